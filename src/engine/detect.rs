@@ -1,0 +1,282 @@
+//! Format detection: magic bytes first, the name second (case-insensitive). Detection looks at
+//! the first and last bytes only; deciding whether the content is really valid is the scanner's
+//! job. A pickle is recognised by dry-running the opcode reader over the head, so a pickle named
+//! `.txt`, `.json` or with no extension is still found.
+
+use crate::scanners::pickle::opcodes;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Format {
+    Pickle,
+    Zip,
+    Tar,
+    Gzip,
+    Bzip2,
+    Xz,
+    LzmaAlone,
+    Zstd,
+    Zlib,
+    SevenZip,
+    Numpy,
+    Hdf5,
+    Gguf,
+    Safetensors,
+    Onnx,
+    SavedModel,
+    Json,
+    Unknown,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Pickle => "pickle",
+            Format::Zip => "zip",
+            Format::Tar => "tar",
+            Format::Gzip => "gzip",
+            Format::Bzip2 => "bzip2",
+            Format::Xz => "xz",
+            Format::LzmaAlone => "lzma",
+            Format::Zstd => "zstd",
+            Format::Zlib => "zlib",
+            Format::SevenZip => "7z",
+            Format::Numpy => "numpy",
+            Format::Hdf5 => "hdf5",
+            Format::Gguf => "gguf",
+            Format::Safetensors => "safetensors",
+            Format::Onnx => "onnx",
+            Format::SavedModel => "savedmodel",
+            Format::Json => "json",
+            Format::Unknown => "unknown",
+        }
+    }
+
+    pub fn is_compressed_stream(self) -> bool {
+        matches!(
+            self,
+            Format::Gzip
+                | Format::Bzip2
+                | Format::Xz
+                | Format::LzmaAlone
+                | Format::Zstd
+                | Format::Zlib
+        )
+    }
+}
+
+/// Bytes of the head that detection (and the pickle dry run) looks at.
+pub const HEAD_LEN: usize = 64 * 1024;
+/// Bytes of the tail searched for a zip end-of-central-directory record.
+pub const TAIL_LEN: usize = 65_536 + 22;
+
+pub const ZIP_LOCAL: &[u8] = b"PK\x03\x04";
+pub const ZIP_EOCD: &[u8] = b"PK\x05\x06";
+pub const NPY_MAGIC: &[u8] = b"\x93NUMPY";
+pub const HDF5_MAGIC: &[u8] = b"\x89HDF\r\n\x1a\n";
+
+/// Lower-cased extension of the last path component ("pkl" for "model.PKL").
+pub fn extension(name: &str) -> String {
+    let leaf = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    match leaf.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => ext.to_ascii_lowercase(),
+        _ => String::new(),
+    }
+}
+
+pub fn file_name(name: &str) -> &str {
+    name.rsplit(['/', '\\']).next().unwrap_or(name)
+}
+
+/// What the content looks like, from magic bytes alone (`Unknown` if nothing matched).
+pub fn sniff(head: &[u8], tail: &[u8], total_len: u64) -> Format {
+    if head.starts_with(ZIP_LOCAL) || head.starts_with(b"PK\x05\x06") {
+        return Format::Zip;
+    }
+    if head.starts_with(NPY_MAGIC) {
+        return Format::Numpy;
+    }
+    if has_hdf5_signature(head) {
+        return Format::Hdf5;
+    }
+    if head.starts_with(b"GGUF") {
+        return Format::Gguf;
+    }
+    if head.starts_with(b"7z\xbc\xaf\x27\x1c") {
+        return Format::SevenZip;
+    }
+    if head.starts_with(b"\x1f\x8b") {
+        return Format::Gzip;
+    }
+    if head.starts_with(b"BZh") && head.get(3).is_some_and(|b| (b'1'..=b'9').contains(b)) {
+        return Format::Bzip2;
+    }
+    if head.starts_with(b"\xfd7zXZ\x00") {
+        return Format::Xz;
+    }
+    if head.starts_with(b"\x28\xb5\x2f\xfd") {
+        return Format::Zstd;
+    }
+    if is_tar_header(head) {
+        return Format::Tar;
+    }
+    if is_safetensors(head, total_len) {
+        return Format::Safetensors;
+    }
+    if opcodes::looks_like_pickle(head) {
+        return Format::Pickle;
+    }
+    // joblib's own compressed formats: zlib streams and lzma-alone (".lzma") streams.
+    if is_zlib_header(head) {
+        return Format::Zlib;
+    }
+    if head.starts_with(b"\x5d\x00\x00") && head.len() >= 13 {
+        return Format::LzmaAlone;
+    }
+    if find_eocd(tail).is_some() {
+        return Format::Zip;
+    }
+    if looks_like_json(head) {
+        return Format::Json;
+    }
+    Format::Unknown
+}
+
+/// Format by name only, for content that has no magic (protobuf) or did not sniff.
+pub fn by_extension(name: &str) -> Format {
+    let ext = extension(name);
+    match ext.as_str() {
+        "pkl" | "pickle" | "joblib" | "dill" | "dat" | "data" | "bin" | "pt" | "pth" | "ckpt"
+        | "sav" | "p" => Format::Pickle,
+        "npy" => Format::Numpy,
+        "npz" | "zip" | "keras" | "mar" => Format::Zip,
+        "h5" | "hdf5" | "keras_h5" => Format::Hdf5,
+        "gguf" => Format::Gguf,
+        "safetensors" => Format::Safetensors,
+        "onnx" => Format::Onnx,
+        "pb" => Format::SavedModel,
+        "json" => Format::Json,
+        "tar" => Format::Tar,
+        "gz" | "tgz" => Format::Gzip,
+        "bz2" => Format::Bzip2,
+        "xz" => Format::Xz,
+        "zst" => Format::Zstd,
+        "7z" => Format::SevenZip,
+        _ => Format::Unknown,
+    }
+}
+
+/// Content first; the name only where the content has no magic of its own.
+pub fn detect(name: &str, head: &[u8], tail: &[u8], total_len: u64) -> Format {
+    let by_content = sniff(head, tail, total_len);
+    if by_content != Format::Unknown {
+        // A protobuf can look like anything; trust the extension for .pb/.onnx when the
+        // content did not match a format with a real magic number.
+        return by_content;
+    }
+    match by_extension(name) {
+        // Protobuf and JSON have no magic; an extension is all there is.
+        f @ (Format::Onnx | Format::SavedModel | Format::Json) => f,
+        // A pickle extension on content that does not look like a pickle: still scan as a
+        // pickle (an error is better than a skip).
+        Format::Pickle => Format::Pickle,
+        Format::Numpy => Format::Pickle,
+        _ => Format::Unknown,
+    }
+}
+
+pub fn has_hdf5_signature(head: &[u8]) -> bool {
+    // The superblock may follow a user block of 512, 1024, 2048 ... bytes.
+    [0usize, 512, 1024, 2048, 4096, 8192, 16384, 32768]
+        .iter()
+        .any(|&off| head.get(off..off + 8) == Some(HDF5_MAGIC))
+}
+
+fn is_tar_header(head: &[u8]) -> bool {
+    let Some(block) = head.get(..512) else {
+        return false;
+    };
+    if block.get(257..262) == Some(b"ustar") {
+        return true;
+    }
+    // Old (v7) headers have no magic: check the header checksum.
+    let Some(chk_field) = block.get(148..156) else {
+        return false;
+    };
+    let text: String = chk_field
+        .iter()
+        .take_while(|&&b| b != 0 && b != b' ')
+        .map(|&b| b as char)
+        .collect();
+    let Ok(stored) = u32::from_str_radix(text.trim(), 8) else {
+        return false;
+    };
+    let sum: u32 = block
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                u32::from(b' ')
+            } else {
+                u32::from(b)
+            }
+        })
+        .sum();
+    stored == sum && block.first().is_some_and(|&b| b != 0)
+}
+
+fn is_safetensors(head: &[u8], total_len: u64) -> bool {
+    let Some(len_bytes) = head.get(..8) else {
+        return false;
+    };
+    let mut arr = [0u8; 8];
+    arr.copy_from_slice(len_bytes);
+    let n = u64::from_le_bytes(arr);
+    n >= 2 && n.saturating_add(8) <= total_len && head.get(8) == Some(&b'{')
+}
+
+fn is_zlib_header(head: &[u8]) -> bool {
+    match (head.first(), head.get(1)) {
+        (Some(&cmf), Some(&flg)) => {
+            cmf & 0x0f == 8 && cmf >> 4 <= 7 && (u16::from(cmf) * 256 + u16::from(flg)) % 31 == 0
+        }
+        _ => false,
+    }
+}
+
+fn looks_like_json(head: &[u8]) -> bool {
+    let first = head.iter().find(|b| !b.is_ascii_whitespace());
+    matches!(first, Some(b'{') | Some(b'['))
+}
+
+/// Offset of the last end-of-central-directory record within `tail`.
+pub fn find_eocd(tail: &[u8]) -> Option<usize> {
+    if tail.len() < 22 {
+        return None;
+    }
+    (0..=tail.len() - 22)
+        .rev()
+        .find(|&i| tail.get(i..i + 4) == Some(ZIP_EOCD))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extension_is_case_insensitive_and_ignores_dotfiles() {
+        assert_eq!(extension("a/Model.PKL"), "pkl");
+        assert_eq!(extension(".hidden"), "");
+        assert_eq!(extension("archive/data/0"), "");
+    }
+
+    #[test]
+    fn protocol_2_pickle_is_detected_whatever_the_name() {
+        let p = b"\x80\x02}q\x00.";
+        assert_eq!(detect("notes.txt", p, p, p.len() as u64), Format::Pickle);
+    }
+
+    #[test]
+    fn zip_is_detected_by_local_header() {
+        assert_eq!(sniff(b"PK\x03\x04rest", b"", 10), Format::Zip);
+    }
+}

@@ -1,0 +1,231 @@
+//! Findings as data: severities, where a finding was made (the source chain), and the three
+//! kinds of outcome a scan produces (issues, errors, skipped files). Nothing here decides what is
+//! dangerous (that is the scanners' and `rules.rs`' job) or how it is printed (`report/`).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::PathBuf;
+
+/// ModelScan's four severities, ordered so that `max()` gives the worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "LOW",
+            Severity::Medium => "MEDIUM",
+            Severity::High => "HIGH",
+            Severity::Critical => "CRITICAL",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "LOW" => Some(Severity::Low),
+            "MEDIUM" => Some(Severity::Medium),
+            "HIGH" => Some(Severity::High),
+            "CRITICAL" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where something was found: a file on disk plus the chain of members inside it
+/// (`outer.zip:inner.zip:archive/data.pkl`, `model.pkl:nested[1]`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Source {
+    /// Path relative to the scanned root (the bare file name when a single file is scanned).
+    pub relative: String,
+    /// Absolute path of the file on disk (what the console report shows).
+    pub absolute: PathBuf,
+    /// Members inside the file, outermost first.
+    pub members: Vec<String>,
+}
+
+impl Source {
+    pub fn file(relative: String, absolute: PathBuf) -> Source {
+        Source {
+            relative,
+            absolute,
+            members: Vec::new(),
+        }
+    }
+
+    /// The source of a member inside this one.
+    pub fn child(&self, member: impl Into<String>) -> Source {
+        let mut members = self.members.clone();
+        members.push(member.into());
+        Source {
+            relative: self.relative.clone(),
+            absolute: self.absolute.clone(),
+            members,
+        }
+    }
+
+    /// `relative[:member]*`, the form used in JSON reports.
+    pub fn display_relative(&self) -> String {
+        join_chain(&self.relative, &self.members)
+    }
+
+    /// `absolute[:member]*`, the form used in the console report.
+    pub fn display_absolute(&self) -> String {
+        join_chain(&self.absolute.to_string_lossy(), &self.members)
+    }
+
+    /// The innermost name (member name or file name), used for extension checks.
+    pub fn leaf_name(&self) -> &str {
+        match self.members.last() {
+            Some(m) => m.as_str(),
+            None => self.relative.as_str(),
+        }
+    }
+
+    pub fn depth(&self) -> usize {
+        self.members.len()
+    }
+}
+
+fn join_chain(first: &str, members: &[String]) -> String {
+    let mut s = first.to_string();
+    for m in members {
+        s.push(':');
+        s.push_str(m);
+    }
+    s
+}
+
+/// One issue: something in the file that can run code or otherwise harm the loader.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Issue {
+    /// Stable rule id from `rules.rs`.
+    pub rule: &'static str,
+    pub severity: Severity,
+    /// ModelScan's `module` field (for pickles the module as written in the file).
+    pub module: String,
+    /// ModelScan's `operator` field (for pickles the global's name).
+    pub operator: String,
+    /// ModelScan-style one-line description.
+    pub description: String,
+    /// Why this is dangerous, in one or two sentences specific to this finding.
+    pub why: String,
+    pub source: Source,
+    /// Byte offset inside the innermost member (for pickles the opcode's offset).
+    pub offset: Option<u64>,
+    /// ModelScan-style scanner name (`modelscan.scanners.PickleUnsafeOpScan`).
+    pub scanner: &'static str,
+    /// Set by the policy step when a suppression in the settings matched.
+    pub suppressed: Option<String>,
+}
+
+/// Error categories: ModelScan's names plus our own for what ModelScan does not check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCategory {
+    ModelScan,
+    PickleGenops,
+    Path,
+    Dependency,
+    JsonDecode,
+    /// The file is malformed for its format (other than pickle parsing).
+    Malformed,
+    /// A configured limit stopped the scan before the whole file was read.
+    LimitExceeded,
+    /// Reading the file failed (permissions, truncated underneath us).
+    Io,
+    /// The content could not be decoded (unknown compression, encryption).
+    Unsupported,
+    /// A scanner panicked on this file; the run went on.
+    InternalError,
+}
+
+impl ErrorCategory {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCategory::ModelScan => "MODEL_SCAN",
+            ErrorCategory::PickleGenops => "PICKLE_GENOPS",
+            ErrorCategory::Path => "PATH",
+            ErrorCategory::Dependency => "DEPENDENCY",
+            ErrorCategory::JsonDecode => "JSON_DECODE",
+            ErrorCategory::Malformed => "MALFORMED",
+            ErrorCategory::LimitExceeded => "LIMIT_EXCEEDED",
+            ErrorCategory::Io => "IO",
+            ErrorCategory::Unsupported => "UNSUPPORTED",
+            ErrorCategory::InternalError => "INTERNAL_ERROR",
+        }
+    }
+}
+
+/// Something could not be fully scanned. Never "clean".
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanErrorEntry {
+    pub category: ErrorCategory,
+    pub description: String,
+    pub source: Option<Source>,
+    /// The scan name used by the console report ("pickle", "numpy", ...).
+    pub scan_name: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SkipCategory {
+    ScanNotSupported,
+    BadZip,
+    ModelConfig,
+    NotImplemented,
+    MagicNumber,
+    /// A symlink that leads outside the scanned root.
+    Symlink,
+    /// Excluded by the settings.
+    Excluded,
+}
+
+impl SkipCategory {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipCategory::ScanNotSupported => "SCAN_NOT_SUPPORTED",
+            SkipCategory::BadZip => "BAD_ZIP",
+            SkipCategory::ModelConfig => "MODEL_CONFIG",
+            SkipCategory::NotImplemented => "NOT_IMPLEMENTED",
+            SkipCategory::MagicNumber => "MAGIC_NUMBER",
+            SkipCategory::Symlink => "SYMLINK",
+            SkipCategory::Excluded => "EXCLUDED",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkipEntry {
+    pub category: SkipCategory,
+    pub description: String,
+    pub source: Source,
+    pub scan_name: &'static str,
+}
+
+/// One import seen in a pickle, with the verdict of the globals policy (the import inventory).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportRecord {
+    pub module: String,
+    pub name: String,
+    /// `safe`, `unknown` or `dangerous`.
+    pub verdict: &'static str,
+}

@@ -1,0 +1,154 @@
+//! The one table of rules. Every issue a scanner reports names a rule id from here; the table
+//! gives its default severity, title, what it detects, why that is dangerous, what to do, and
+//! its CWE. `modelscan rules`, `docs/rules.md` and the SARIF `rules` array are all made from it.
+
+use crate::findings::Severity;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub title: &'static str,
+    /// What it detects.
+    pub detects: &'static str,
+    /// Why it is dangerous.
+    pub why: &'static str,
+    /// What to do about it.
+    pub remediation: &'static str,
+    pub cwe: &'static [u32],
+}
+
+macro_rules! rule {
+    ($id:expr, $sev:ident, $title:expr, $detects:expr, $why:expr, $fix:expr, [$($cwe:expr),*]) => {
+        Rule {
+            id: $id,
+            severity: Severity::$sev,
+            title: $title,
+            detects: $detects,
+            why: $why,
+            remediation: $fix,
+            cwe: &[$($cwe),*],
+        }
+    };
+}
+
+const DO_NOT_LOAD: &str = "Do not load this file. Obtain the model from a trusted source, or ask \
+the publisher for a weights-only format (safetensors, GGUF, ONNX without external paths).";
+
+pub static RULES: &[Rule] = &[
+    // ---- pickle ------------------------------------------------------------------------
+    rule!("pickle.dangerous-global", Critical, "Dangerous global imported by a pickle",
+        "A pickle (or a pickle inside a PyTorch, joblib, numpy or dill file) imports a function or \
+         class known to run code, commands, file or network operations when the file is loaded.",
+        "Unpickling resolves the import and, through REDUCE/NEWOBJ/BUILD, calls it with arguments \
+         chosen by whoever wrote the file: arbitrary code execution on the loading machine.",
+        DO_NOT_LOAD, [502, 94]),
+    rule!("pickle.unknown-stdlib-global", High, "Standard-library callable outside the allowlist",
+        "A pickle imports a standard-library name that is not a known data type or constructor.",
+        "Standard-library modules hold many gadgets (process, file, import and introspection \
+         helpers). A name that no benign model needs is how new bypasses of denylists work.",
+        "Inspect the import list (`modelscan inspect FILE`). If the name is benign, add it to \
+         `[pickle] allow` in the settings file.", [502]),
+    rule!("pickle.unknown-global-called", High, "Unknown function called by a pickle",
+        "A pickle calls (REDUCE) a third-party function that is neither on the allowlist nor known \
+         to be dangerous, in a way no class construction needs.",
+        "Loading calls the function with arguments from the file; what it does is not known.",
+        "Check what the function does; if it is benign add it to `[pickle] allow`.", [502]),
+    rule!("pickle.unknown-global", Low, "Unknown third-party class (strict mode)",
+        "A pickle constructs a third-party class that is not on the allowlist (reported as an \
+         issue only with --strict).",
+        "Constructing a class runs its `__new__`/`__setstate__`/`__init__` code from an installed \
+         package; it is as safe as that package.",
+        "Add the class to `[pickle] allow` if you trust the package.", [502]),
+    rule!("pickle.computed-import", Critical, "Import name computed at load time",
+        "STACK_GLOBAL takes its module or name from something other than a string constant (the \
+         result of a call, an object from the memo).",
+        "The imported name is only known when the file is loaded, so no static list can vouch \
+         for it; this is how denylist scanners are bypassed.", DO_NOT_LOAD, [502, 94]),
+    rule!("pickle.computed-call", Critical, "Call on a computed callable",
+        "REDUCE/NEWOBJ/OBJ/INST call something that is not a plain imported global: the result of \
+         getattr, attrgetter, import_module or another call.",
+        "Calling a callable fetched at load time reaches any function of any module (for example \
+         `getattr(__import__('os'), 'system')`).", DO_NOT_LOAD, [502, 94]),
+    rule!("pickle.build-on-callable", Critical, "Attributes set on a class, function or module",
+        "BUILD or SETITEM(S) modifies a class, function or module object instead of a freshly \
+         created instance.",
+        "Setting attributes such as `__code__`, `__globals__` or `__reduce__` on shared objects \
+         changes what later code runs.", DO_NOT_LOAD, [502, 915]),
+    rule!("pickle.dunder-name", Critical, "Dunder attribute in an import path",
+        "An imported qualname walks through a dunder attribute (`__globals__`, `__builtins__`, \
+         `__subclasses__`, `__class__` ...).",
+        "Dunder walks reach interpreter internals and from there any module.", DO_NOT_LOAD, [502, 94]),
+    rule!("pickle.higher-order-call", High, "Allowlisted helper given an unsafe callable",
+        "An allowlisted higher-order helper (functools.partial, copyreg._reconstructor, \
+         _rebuild_from_type_v2, map, defaultdict ...) receives a callable that is not itself safe.",
+        "These helpers call their argument; the allowlist vouches for the helper, not for what it \
+         is handed.", DO_NOT_LOAD, [502]),
+    rule!("pickle.extension-code", Critical, "Extension-registry opcode",
+        "EXT1/EXT2/EXT4 refers to a `copyreg` extension code, or the stream registers one with \
+         `copyreg.add_extension`.",
+        "The default extension registry is empty: a code only resolves if the file (or something \
+         before it) registered it, a way to import a global without naming it.", DO_NOT_LOAD, [502]),
+    rule!("pickle.nested-pickle", Critical, "Nested pickle payload",
+        "Bytes or a string are passed to a deserializer (pickle.loads, dill.loads, torch.load ...) \
+         inside the pickle; the nested stream was scanned too.",
+        "A nested deserialization runs a second, hidden pickle.", DO_NOT_LOAD, [502]),
+    rule!("pickle.resource-exhaustion", Medium, "Pickle resource budget exceeded",
+        "The stack, memo or opcode count of a pickle grows past the configured budget.",
+        "Expansion pickles (billion-laughs style memo fan-out) exhaust memory or CPU at load time.",
+        "Raise the limit in `[limits]` only if the file is trusted.", [400, 776]),
+    rule!("pickle.anomaly", Medium, "Pickle stream anomaly",
+        "The stream has a shape no pickler writes: a second PROTO, a frame an operand straddles, \
+         a string decoded differently by different loaders.",
+        "Readers that disagree about the bytes are how scanners are fooled: the scanner sees one \
+         program, the loader runs another.", DO_NOT_LOAD, [436]),
+    // ---- containers ---------------------------------------------------------------------
+    rule!("archive.zip-anomaly", Medium, "Zip structure anomaly",
+        "The zip has a shape that makes readers disagree: wrong CRC, encryption flag without \
+         encryption, local and central names that differ, duplicate names, entries hidden from \
+         the end-of-central-directory count, data before the first entry, several archives.",
+        "Python's zipfile, PyTorch's miniz reader and scanners read such archives differently; \
+         the member a scanner vouches for may not be the one that gets loaded.", DO_NOT_LOAD, [436]),
+    rule!("archive.path-traversal", High, "Archive member escapes the extraction folder",
+        "A member name is absolute or climbs with `..`, or a symlink/hardlink member points outside \
+         the archive.",
+        "Extracting the archive writes or reads files outside the target folder.",
+        "Do not extract the archive; repack it without the offending members.", [22, 59]),
+    rule!("archive.bomb", High, "Decompression bomb",
+        "A compressed member or stream expands past the configured size with an extreme ratio.",
+        "Loading or extracting exhausts memory or disk.", DO_NOT_LOAD, [409]),
+    rule!("archive.polyglot", Medium, "File valid as two formats",
+        "The file parses as two formats (a pickle with a zip at its end, a zip named \
+         .safetensors); each view was scanned.",
+        "Different loaders see different content: a scanner that reads one view vouches for a \
+         file whose other view runs code.", DO_NOT_LOAD, [436]),
+    // ---- keras / tensorflow (rows for keras/, savedmodel/) -----------------------------
+    // ---- gguf / templates / safetensors / onnx / torchscript ----------------------------
+    // ---- generic --------------------------------------------------------------------------
+    rule!("scan.limit-exceeded", Medium, "Scan limit reached",
+        "A configured limit (bytes, depth, members, opcodes, time) stopped the scan of a file          before all of it was read.",
+        "What was not read was not vouched for; attackers pad files to push payloads past          scanner limits.", "Raise the limit in `[limits]` and scan again, if the file is trusted.",
+        [400]),
+    rule!("format.extension-mismatch", Low, "Content does not match the file name",
+        "The file's content is a different format than its extension says.",
+        "Tools that route by extension skip or misread such files.",
+        "Rename the file after its real format, or find out why it is disguised.", [646]),
+];
+
+pub fn lookup(id: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_ids_are_unique() {
+        let mut ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+        ids.sort_unstable();
+        let before = ids.len();
+        ids.dedup();
+        assert_eq!(before, ids.len());
+    }
+}
