@@ -124,6 +124,60 @@ pub static RULES: &[Rule] = &[
          file whose other view runs code.", DO_NOT_LOAD, [436]),
     // ---- keras / tensorflow (rows for keras/, savedmodel/) -----------------------------
     // ---- gguf / templates / safetensors / onnx / torchscript ----------------------------
+    rule!("safetensors.suspicious-metadata", High, "Code or shell command in safetensors metadata",
+        "A `__metadata__` value of a safetensors file holds Python code (`__import__`, `eval(`, \
+         `os.system`, `subprocess` ...) or a shell command (`curl ... | sh`, `bash -c`, `rm -rf`).",
+        "Safetensors never executes metadata, but the tools that read it (training scripts, UI \
+         nodes, config loaders) may; weights need neither code nor commands, so their presence \
+         is a payload waiting for a careless consumer.",
+        "Do not pass this file's metadata to any tool that evaluates text. Strip the metadata \
+         (re-save the tensors) or obtain the model from a trusted source.", [94, 78]),
+    rule!("safetensors.metadata-url", Low, "URL in safetensors metadata",
+        "A `__metadata__` value of a safetensors file holds a URL.",
+        "A URL in metadata is harmless to the safetensors loader; tools that follow it fetch \
+         content the model publisher controls.",
+        "Check where the URL points before any tool follows it.", [829]),
+    rule!("safetensors.header-anomaly", Medium, "Safetensors header that readers disagree on",
+        "The safetensors header has duplicate keys, tensors whose byte ranges overlap, or \
+         byte ranges past the end of the file.",
+        "Readers resolve duplicate keys differently (first or last wins), and readers that do \
+         not validate offsets read aliased or out-of-bounds memory: the weights a scanner or \
+         a careful reader sees are not the ones another reader loads.",
+        DO_NOT_LOAD, [436, 125]),
+    rule!("onnx.external-data-traversal", High, "ONNX external data outside the model folder",
+        "A tensor of an ONNX model (initializer, Constant attribute, nested graph or function) \
+         stores its data in an external file whose `location` is absolute, climbs out of the \
+         model's folder with `..`, or resolves through a symlink to a file outside the folder.",
+        "Loading the model (`onnx.load`, ONNX Runtime) reads that file into a tensor: any file \
+         the loading user can read (keys, credentials) ends up in the model's weights and \
+         outputs (CVE-2022-25882, CVE-2024-27318, CVE-2025-51480).",
+        "Do not load the model with its external data. Keep external data files next to the \
+         model, named by a relative path inside its folder.", [22, 59, 73]),
+    rule!("onnx.python-op", Critical, "Python operator in an ONNX graph",
+        "A node is a Python-backed operator: ONNX Runtime's language-interop `PyOp` (which imports \
+         the module named in its `module` attribute and instantiates `class_name`), \
+         `PythonOp`, or another Python-function op.",
+        "With a runtime built to run Python operators, creating an inference session imports \
+         and runs Python code named by the model file.", DO_NOT_LOAD, [94, 470]),
+    rule!("onnx.custom-domain", Low, "ONNX operator from a custom domain",
+        "A node uses an operator domain that is neither the ONNX standard domains, ONNX \
+         Runtime's contrib domains, nor a function defined inside the model.",
+        "Such an operator only runs if a native custom-operator library is registered before \
+         the model is loaded; that library's code runs with the loader's rights.",
+        "Find out which library implements the domain and whether you trust it.", [829]),
+    rule!("torchscript.dangerous-call", High, "TorchScript code reaches files, processes or Python",
+        "The code of a TorchScript archive (`code/*.py`) calls an operator that reads or writes \
+         files (`torch.from_file`, `torch.save`, `torch.load`), a Python or process escape \
+         (`__import__`, `eval`, `os.system`, `subprocess`), or remote procedure calls.",
+        "TorchScript code runs when the module is called (and `__setstate__` when it is loaded): \
+         file access or remote calls inside a model read secrets, write files or fetch code.",
+        DO_NOT_LOAD, [94, 73]),
+    rule!("torchscript.custom-op", Medium, "TorchScript code uses a custom operator or class",
+        "The code of a TorchScript archive calls an operator from a namespace outside PyTorch and \
+         its standard companions (`ops.<namespace>.<op>`), or a custom class (`torch.classes`).",
+        "Custom operators and classes are native code from a library registered before loading; \
+         the model names them, and that library runs with the loader's rights.",
+        "Find out which library implements the operator and whether you trust it.", [829]),
     // ---- generic --------------------------------------------------------------------------
     rule!("scan.limit-exceeded", Medium, "Scan limit reached",
         "A configured limit (bytes, depth, members, opcodes, time) stopped the scan of a file          before all of it was read.",

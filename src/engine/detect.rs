@@ -176,9 +176,10 @@ pub fn detect(name: &str, head: &[u8], tail: &[u8], total_len: u64) -> Format {
     match by_extension(name) {
         // Protobuf and JSON have no magic; an extension is all there is.
         f @ (Format::Onnx | Format::SavedModel | Format::Json) => f,
-        // A pickle extension on content that does not look like a pickle: still scan as a
-        // pickle (an error is better than a skip).
-        Format::Pickle => Format::Pickle,
+        // A model extension on content that does not look like a pickle: still scan it as a
+        // pickle, so a corrupt model is an error rather than a skip. The generic data
+        // extensions (.data, .dat) are raw data just as often (ONNX external data).
+        Format::Pickle if !matches!(extension(name).as_str(), "data" | "dat") => Format::Pickle,
         Format::Numpy => Format::Pickle,
         _ => Format::Unknown,
     }

@@ -1,17 +1,207 @@
-//! The engine: from input paths to an `Outcome` per file. It walks the input, detects each
-//! item's format, expands containers into members, and hands leaf items to the scanners. A
-//! panic inside one file's scan becomes an error for that file.
+//! The engine: from input paths to an `Outcome` per file. It walks the input (`walk`), detects
+//! each item's format (`detect`), expands containers into members (`containers`, `zipdir`),
+//! and hands leaf items to the scanners. A panic inside one file's scan becomes an error for that
+//! file; the run goes on. Files are scanned in parallel and the results sorted afterwards, so
+//! reports are the same whatever the scheduling.
 
 pub mod blob;
+pub mod containers;
 pub mod detect;
+pub mod policy;
+pub mod walk;
+pub mod zipdir;
 
-use crate::findings::Source;
-use crate::scanners::ScanCtx;
+use crate::error::ScanError;
+use crate::findings::{ErrorCategory, ScanErrorEntry, SkipCategory, Source};
+use crate::limits::Budget;
+use crate::report::Report;
+use crate::scanners::{self, Item, Outcome, ScanCtx};
+use crate::settings::Settings;
 use blob::Blob;
+use detect::Format;
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
+
+/// Scan `path` (a file or a folder) with `settings` and build the report.
+pub fn scan(path: &Path, input_display: &str, settings: &Settings) -> Report {
+    let walked = walk::walk(path);
+    let outcomes = scan_files(&walked.files, settings);
+    let mut all = Outcome::default();
+    for skip in walked.skipped {
+        all.skipped.push(skip);
+    }
+    for e in walked.errors {
+        all.errors.push(e);
+    }
+    for o in outcomes {
+        all.issues.extend(o.issues);
+        all.errors.extend(o.errors);
+        all.skipped.extend(o.skipped);
+        all.scanned.extend(o.scanned);
+        all.imports.extend(o.imports);
+        all.hashes.extend(o.hashes);
+    }
+    policy::apply(&mut all, settings);
+    Report::build(all, input_display, &walked.absolute_root, settings)
+}
+
+/// Scan each file; in parallel, results in input order.
+pub fn scan_files(files: &[walk::WalkedFile], settings: &Settings) -> Vec<Outcome> {
+    use rayon::prelude::*;
+    let run = || {
+        files
+            .par_iter()
+            .map(|f| scan_file(&f.source, settings))
+            .collect::<Vec<_>>()
+    };
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(settings.jobs.max(1))
+        .build()
+    {
+        Ok(pool) => pool.install(run),
+        Err(_) => files.iter().map(|f| scan_file(&f.source, settings)).collect(),
+    }
+}
+
+/// Scan one file on disk. Never panics: a panic in a scanner becomes an error entry.
+pub fn scan_file(source: &Source, settings: &Settings) -> Outcome {
+    let mut out = Outcome::default();
+    let file = match std::fs::File::open(&source.absolute) {
+        Ok(f) => f,
+        Err(e) => {
+            out.errors.push(ScanErrorEntry {
+                category: ErrorCategory::Io,
+                description: format!("cannot open file: {e}"),
+                source: Some(source.clone()),
+                scan_name: "ModelScan",
+            });
+            return out;
+        }
+    };
+    let blob = match Blob::from_file(file) {
+        Ok(b) => b,
+        Err(e) => {
+            out.errors.push(ScanErrorEntry {
+                category: ErrorCategory::Io,
+                description: format!("cannot read file: {e}"),
+                source: Some(source.clone()),
+                scan_name: "ModelScan",
+            });
+            return out;
+        }
+    };
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let mut ctx = ScanCtx {
+            settings,
+            budget: Budget::new(&settings.limits),
+            out: &mut out,
+            depth: 0,
+        };
+        scan_blob(&mut ctx, source.clone(), blob);
+    }));
+    if result.is_err() {
+        out.errors.push(ScanErrorEntry {
+            category: ErrorCategory::InternalError,
+            description: "the scanner failed on this file (internal error); it was not fully scanned"
+                .into(),
+            source: Some(source.clone()),
+            scan_name: "ModelScan",
+        });
+    }
+    out
+}
 
 /// Scan bytes found inside the current item as a member of it.
 pub fn scan_member(ctx: &mut ScanCtx<'_>, source: Source, blob: Blob) {
-    let _ = (ctx, source, blob);
+    if ctx.depth >= ctx.settings.limits.max_archive_depth {
+        ctx.error(
+            "ModelScan",
+            &source,
+            ErrorCategory::LimitExceeded,
+            format!(
+                "max_archive_depth: members nested more than {} levels deep are not scanned",
+                ctx.settings.limits.max_archive_depth
+            ),
+        );
+        return;
+    }
+    ctx.depth += 1;
+    scan_blob(ctx, source, blob);
+    ctx.depth -= 1;
 }
 
-pub fn scan() {}
+/// Detect the format of `blob` and scan it: containers are expanded, everything else goes to
+/// the scanners that accept it.
+pub fn scan_blob(ctx: &mut ScanCtx<'_>, source: Source, blob: Blob) {
+    if let Err(hit) = ctx.budget.check_time() {
+        ctx.error("ModelScan", &source, ErrorCategory::LimitExceeded, format!("{}: {}", hit.limit, hit.detail));
+        return;
+    }
+    let head = match blob.head(detect::HEAD_LEN) {
+        Ok(h) => h,
+        Err(e) => {
+            ctx.error("ModelScan", &source, ErrorCategory::Io, format!("cannot read: {e}"));
+            return;
+        }
+    };
+    let tail = blob.tail(detect::TAIL_LEN).unwrap_or_default();
+    let format = detect::detect(source.leaf_name(), &head, &tail, blob.len());
+    record_hash(ctx, &source, &blob);
+    match format {
+        Format::Zip => containers::scan_zip(ctx, &source, &blob, &head),
+        Format::Tar => containers::scan_tar_blob(ctx, &source, &blob),
+        Format::SevenZip => containers::scan_7z(ctx, &source, &blob),
+        f if f.is_compressed_stream() => containers::scan_compressed(ctx, &source, &blob, f),
+        _ => scan_leaf(ctx, Item { source, blob, format, head }),
+    }
+}
+
+/// Run the scanners that accept `item`; skip it if none does.
+pub fn scan_leaf(ctx: &mut ScanCtx<'_>, item: Item) {
+    let scanners = scanners::scanners_for(&item);
+    if scanners.is_empty() {
+        ctx.skip(
+            "ModelScan",
+            &item.source,
+            SkipCategory::ScanNotSupported,
+            "Model Scan did not scan file",
+        );
+        return;
+    }
+    ctx.out.scanned.push(item.source.clone());
+    for s in scanners {
+        if let Err(e) = s.scan(&item, ctx) {
+            report_error(ctx, s.scan_name(), &item.source, e);
+        }
+    }
+}
+
+/// Turn a scanner's error into an error entry (and a finding when a limit was hit).
+pub fn report_error(ctx: &mut ScanCtx<'_>, scan_name: &'static str, source: &Source, e: ScanError) {
+    let category = e.category();
+    ctx.error(scan_name, source, category, e.to_string());
+}
+
+fn record_hash(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob) {
+    // Hashing reads every byte; only done for members and files small enough not to matter,
+    // or when the report asks for it (large files are hashed by `report` on demand).
+    const HASH_LIMIT: u64 = 64 << 20;
+    if blob.len() > HASH_LIMIT {
+        return;
+    }
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut off = 0u64;
+    let mut buf = vec![0u8; 1 << 16];
+    while off < blob.len() {
+        match blob.read_at(off, &mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                h.update(buf.get(..n).unwrap_or(&[]));
+                off += n as u64;
+            }
+        }
+    }
+    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    ctx.out.hashes.push((source.clone(), hex));
+}

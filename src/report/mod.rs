@@ -1,1 +1,231 @@
-//! Reports.
+//! The report: a serde type that *is* the JSON schema (ModelScan 0.8.8's fields and nesting
+//! first, ours after), built once from the engine's outcome; the exit status is one pure
+//! function of it. Emitters (`json`, `console`) only format a finished `Report`.
+
+pub mod console;
+pub mod json;
+pub mod sanitize;
+
+use crate::findings::{ImportRecord, Issue, ScanErrorEntry, Severity, SkipEntry};
+use crate::scanners::Outcome;
+use crate::settings::Settings;
+use serde::Serialize;
+use std::path::Path;
+
+/// Version of our additions to the JSON report (`docs/report.schema.json`).
+pub const SCHEMA_VERSION: &str = "1.0";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub summary: Summary,
+    pub issues: Vec<IssueOut>,
+    pub errors: Vec<ErrorOut>,
+    /// Our fields, after ModelScan's.
+    pub schema_version: &'static str,
+    /// Issues matched by a suppression in the settings: listed, not counted.
+    pub suppressed: Vec<IssueOut>,
+    /// Each scanned pickle's imports with the policy's verdict.
+    pub imports: Vec<ImportsOut>,
+    /// sha256 of each scanned file and member.
+    pub files: Vec<FileOut>,
+    #[serde(skip)]
+    pub raw_issues: Vec<Issue>,
+    #[serde(skip)]
+    pub raw_errors: Vec<ScanErrorEntry>,
+    #[serde(skip)]
+    pub raw_skipped: Vec<SkipEntry>,
+    #[serde(skip)]
+    pub fail_on: Severity,
+    #[serde(skip)]
+    pub show_skipped: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub total_issues_by_severity: BySeverity,
+    pub total_issues: usize,
+    pub input_path: String,
+    pub absolute_path: String,
+    pub modelscan_version: String,
+    pub timestamp: String,
+    pub scanned: Scanned,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<Skipped>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub struct BySeverity {
+    pub low: usize,
+    pub medium: usize,
+    pub high: usize,
+    pub critical: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Scanned {
+    pub total_scanned: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scanned_files: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub total_skipped: usize,
+    pub skipped_files: Vec<SkipOut>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IssueOut {
+    pub description: String,
+    pub operator: String,
+    pub module: String,
+    pub source: String,
+    pub scanner: String,
+    pub severity: Severity,
+    pub rule: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    pub why: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorOut {
+    pub category: String,
+    pub description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SkipOut {
+    pub category: String,
+    pub description: String,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportsOut {
+    pub source: String,
+    pub imports: Vec<ImportRecord>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileOut {
+    pub source: String,
+    pub sha256: String,
+}
+
+fn issue_out(i: &Issue) -> IssueOut {
+    IssueOut {
+        description: i.description.clone(),
+        operator: i.operator.clone(),
+        module: i.module.clone(),
+        source: i.source.display_relative(),
+        scanner: i.scanner.to_string(),
+        severity: i.severity,
+        rule: i.rule.to_string(),
+        offset: i.offset,
+        why: i.why.clone(),
+        suppressed: i.suppressed.clone(),
+    }
+}
+
+impl Report {
+    pub fn build(out: Outcome, input_path: &str, absolute_root: &Path, settings: &Settings) -> Report {
+        let (active, suppressed): (Vec<Issue>, Vec<Issue>) =
+            out.issues.into_iter().partition(|i| i.suppressed.is_none());
+        let mut by = BySeverity::default();
+        for i in &active {
+            match i.severity {
+                Severity::Low => by.low += 1,
+                Severity::Medium => by.medium += 1,
+                Severity::High => by.high += 1,
+                Severity::Critical => by.critical += 1,
+            }
+        }
+        let mut scanned_files: Vec<String> = out.scanned.iter().map(|s| s.display_relative()).collect();
+        scanned_files.dedup();
+        let skipped = settings.show_skipped.then(|| Skipped {
+            total_skipped: out.skipped.len(),
+            skipped_files: out
+                .skipped
+                .iter()
+                .map(|s| SkipOut {
+                    category: s.category.as_str().to_string(),
+                    description: s.description.clone(),
+                    source: s.source.display_relative(),
+                })
+                .collect(),
+        });
+        Report {
+            summary: Summary {
+                total_issues_by_severity: by,
+                total_issues: active.len(),
+                input_path: input_path.to_string(),
+                absolute_path: absolute_root.to_string_lossy().into_owned(),
+                modelscan_version: env!("CARGO_PKG_VERSION").to_string(),
+                timestamp: chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
+                scanned: Scanned {
+                    total_scanned: scanned_files.len(),
+                    scanned_files,
+                },
+                skipped,
+            },
+            issues: active.iter().map(issue_out).collect(),
+            errors: out
+                .errors
+                .iter()
+                .map(|e| ErrorOut {
+                    category: e.category.as_str().to_string(),
+                    description: e.description.clone(),
+                    source: e.source.as_ref().map(|s| s.display_relative()),
+                })
+                .collect(),
+            schema_version: SCHEMA_VERSION,
+            suppressed: suppressed.iter().map(issue_out).collect(),
+            imports: out
+                .imports
+                .iter()
+                .map(|(s, i)| ImportsOut {
+                    source: s.display_relative(),
+                    imports: i.clone(),
+                })
+                .collect(),
+            files: out
+                .hashes
+                .iter()
+                .map(|(s, h)| FileOut {
+                    source: s.display_relative(),
+                    sha256: h.clone(),
+                })
+                .collect(),
+            raw_issues: active,
+            raw_errors: out.errors,
+            raw_skipped: out.skipped,
+            fail_on: settings.fail_on,
+            show_skipped: settings.show_skipped,
+        }
+    }
+
+    pub fn total_skipped(&self) -> usize {
+        self.raw_skipped.len()
+    }
+}
+
+/// The exit status, decided here and nowhere else: 1 when an issue at or above `--fail-on`
+/// was found (issues win: adding a broken file never turns 1 into 2 or 3), 2 when something
+/// could not be scanned, 3 when nothing was scanned, 0 otherwise.
+pub fn exit_status(r: &Report) -> i32 {
+    if r.raw_issues.iter().any(|i| i.severity >= r.fail_on) {
+        1
+    } else if !r.errors.is_empty() {
+        2
+    } else if r.summary.scanned.total_scanned == 0 {
+        3
+    } else {
+        0
+    }
+}

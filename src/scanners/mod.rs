@@ -5,7 +5,11 @@
 //!
 //! Adding a format: a module here, one line in `SCANNERS`, rows in `rules.rs`, fixtures, tests.
 
+pub mod onnx;
+pub mod json;
 pub mod pickle;
+pub mod safetensors;
+pub mod torchscript;
 
 use crate::engine::blob::Blob;
 use crate::engine::detect::Format;
@@ -55,6 +59,10 @@ pub trait Scanner: Sync {
 pub static SCANNERS: &[&dyn Scanner] = &[
     &pickle::PickleScanner,
     &pickle::numpy::NumpyScanner,
+    &json::JsonScanner,
+    &safetensors::SafetensorsScanner,
+    &onnx::OnnxScanner,
+    &torchscript::TorchScriptScanner,
 ];
 
 pub fn scanners_for(item: &Item) -> Vec<&'static dyn Scanner> {

@@ -1,25 +1,143 @@
-//! Pickle scanning.
+//! Pickle-based formats: plain pickles (any protocol, any name), PyTorch legacy files (the
+//! magic-number pickle and the pickles stacked after it), pickle members of zips (PyTorch zip,
+//! TorchScript, npz), joblib/dill/cloudpickle streams (also when decompressed by the engine), and
+//! numpy `.npy` (`numpy.rs`). The VM (`vm.rs`) walks the opcodes; the globals policy
+//! (`policy.rs`) judges each import; this module turns what they found into report entries.
 
 pub mod numpy;
 pub mod opcodes;
 pub mod policy;
+pub mod python_tables;
+pub mod vm;
 
+use crate::engine::blob::Blob;
+use crate::engine::detect::Format;
 use crate::error::ScanError;
-use crate::scanners::{Item, ScanCtx, Scanner};
+use crate::findings::Source;
+use crate::scanners::{IssueBuilder, Item, ScanCtx, Scanner};
+use std::io::Read;
+use vm::{Input, StreamKind, Vm};
 
 pub struct PickleScanner;
 
+pub const PICKLE_SCANNER: &str = "modelscan.scanners.PickleUnsafeOpScan";
+pub const PYTORCH_SCANNER: &str = "modelscan.scanners.PyTorchUnsafeOpScan";
+
+/// ModelScan names the scanner after the file's extension; keep that in reports.
+pub fn scanner_name_for(name: &str) -> &'static str {
+    match crate::engine::detect::extension(name).as_str() {
+        "bin" | "pt" | "pth" | "ckpt" => PYTORCH_SCANNER,
+        _ => PICKLE_SCANNER,
+    }
+}
+
 impl Scanner for PickleScanner {
     fn name(&self) -> &'static str {
-        "modelscan.scanners.PickleUnsafeOpScan"
+        PICKLE_SCANNER
     }
     fn scan_name(&self) -> &'static str {
         "pickle"
     }
     fn accepts(&self, item: &Item) -> bool {
-        item.format == crate::engine::detect::Format::Pickle
+        item.format == Format::Pickle
+            && ctx_enabled(item.name())
     }
-    fn scan(&self, _item: &Item, _ctx: &mut ScanCtx<'_>) -> Result<(), ScanError> {
-        Ok(())
+    fn scan(&self, item: &Item, ctx: &mut ScanCtx<'_>) -> Result<(), ScanError> {
+        let scanner = scanner_name_for(item.name());
+        if !ctx.settings.scanner_enabled(scanner) {
+            return Ok(());
+        }
+        scan_stream(scanner, &item.source, item.blob.reader(), StreamKind::Multiple, 0, Some(&item.blob), ctx)
+            .map(|_| ())
     }
+}
+
+fn ctx_enabled(_name: &str) -> bool {
+    true
+}
+
+/// Walk the pickle stream `r` (which starts `base_offset` bytes into the item) and report what
+/// it holds. Returns how many bytes were read. Findings are reported even when an error follows.
+pub fn scan_stream(
+    scanner: &'static str,
+    source: &Source,
+    r: impl Read,
+    kind: StreamKind,
+    base_offset: u64,
+    whole: Option<&Blob>,
+    ctx: &mut ScanCtx<'_>,
+) -> Result<u64, ScanError> {
+    let settings = ctx.settings;
+    let mut input = Input::new(r);
+    let out = Vm::new(settings, &mut ctx.budget).run(&mut input, kind);
+    for f in &out.findings {
+        let mut b = IssueBuilder::new(f.rule)
+            .severity(f.severity)
+            .operator(f.module.clone(), f.operator.clone())
+            .why(f.why.clone())
+            .offset(base_offset + f.offset);
+        if let Some(d) = &f.description {
+            b = b.description(d.clone());
+        }
+        ctx.issue(scanner, source, b);
+    }
+    ctx.imports(source, vm::import_records(&out.imports));
+    for (i, nested) in out.nested.iter().enumerate() {
+        let child = source.child(format!("nested[{}]", i + 1));
+        let (m, n) = nested.loader.rsplit_once('.').unwrap_or(("", ""));
+        let len = nested.bytes.as_ref().map_or_else(|| nested.range.map_or(0, |r| r.1), |b| b.len() as u64);
+        let blob = match (&nested.bytes, nested.range, whole) {
+            (Some(b), _, _) => Some(Blob::from_vec(b.clone())),
+            (None, Some((at, l)), Some(w)) => Some(w.slice(base_offset + at, l)),
+            _ => None,
+        };
+        let safe_loader = policy::judge(settings, m, n) == policy::Verdict::Safe;
+        if blob.is_none() {
+            ctx.issue(
+                scanner,
+                source,
+                IssueBuilder::new("pickle.nested-pickle")
+                    .severity(crate::findings::Severity::High)
+                    .operator(m.to_string(), n.to_string())
+                    .description(format!(
+                        "{} deserializes {len} bytes embedded in the pickle that could not be re-read from a stream to scan them",
+                        nested.loader
+                    ))
+                    .offset(base_offset + nested.offset),
+            );
+            continue;
+        }
+        if safe_loader {
+            if let Some(b) = blob {
+                if ctx.depth < settings.limits.max_archive_depth {
+                    ctx.scan_embedded(child, b);
+                }
+            }
+            continue;
+        }
+        ctx.issue(
+            scanner,
+            source,
+            IssueBuilder::new("pickle.nested-pickle")
+                .operator(m.to_string(), n.to_string())
+                .description(format!(
+                    "{} deserializes {len} bytes embedded in the pickle (scanned as {})",
+                    nested.loader,
+                    child.display_relative()
+                ))
+                .offset(base_offset + nested.offset),
+        );
+        if let Some(b) = blob {
+            if ctx.depth < settings.limits.max_archive_depth {
+                ctx.scan_embedded(child, b);
+            }
+        }
+    }
+    if let Some(limit) = out.limit {
+        return Err(ScanError::Limit(limit));
+    }
+    if let Some(e) = out.error {
+        return Err(ScanError::Pickle(e));
+    }
+    Ok(out.bytes_read)
 }

@@ -1,7 +1,21 @@
-//! The globals policy: what a resolved (module, qualname) import is.
+//! The globals policy: what one imported `(module, qualname)` is, in three tiers.
+//!
+//! 1. *Dangerous*: a denylist (ModelScan's, picklescan's and fickling's lists merged, plus the
+//!    additions of `shared/spec/globals-policy.md` §2.5), matched on every dotted prefix of the
+//!    module and of the qualname, on attribute walks into other modules (`random._os.system`), and
+//!    on private twins (`_io` for `io`).
+//! 2. *Safe*: allowlist profiles for what real model files contain (torch's `weights_only` set,
+//!    numpy, scikit-learn, pandas, scipy, xgboost, lightgbm, catboost, transformers, tokenizers,
+//!    stdlib data types), each entry with the reason it is safe.
+//! 3. *Unknown*: everything else, split into standard-library names and third-party names.
+//!
+//! Name resolution as CPython performs it (`_compat_pickle` for protocols < 3, `posix`/`nt`
+//! as `os`) is in `resolve`; the VM calls it before `judge`. What the VM does with a verdict (when
+//! an unknown global becomes an issue) is decided in `vm.rs`.
 
+use super::python_tables::{IMPORT_MAPPING, NAME_MAPPING, STDLIB_MODULES};
 use crate::findings::Severity;
-use crate::settings::Settings;
+use crate::settings::{NameFilter, Settings};
 
 /// The verdict on one imported global.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,8 +28,952 @@ pub enum Verdict {
     Dangerous { severity: Severity, reason: String },
 }
 
+impl Verdict {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Verdict::Safe => "safe",
+            Verdict::Unknown { .. } => "unknown",
+            Verdict::Dangerous { .. } => "dangerous",
+        }
+    }
+}
+
+/// `(module, name)` as the unpickler really looks it up: `_compat_pickle`'s fix_imports
+/// mapping applies when the stream's protocol is below 3 (`Unpickler.find_class`).
+pub fn resolve(module: &str, name: &str, protocol: u8) -> (String, String) {
+    let (mut m, mut n) = (module.to_string(), name.to_string());
+    if protocol < 3 {
+        if let Some((_, (m2, n2))) = NAME_MAPPING
+            .iter()
+            .find(|((a, b), _)| *a == module && *b == name)
+        {
+            m = (*m2).to_string();
+            n = (*n2).to_string();
+        } else if let Some((_, m2)) = IMPORT_MAPPING.iter().find(|(a, _)| *a == module) {
+            m = (*m2).to_string();
+        }
+    }
+    (m, n)
+}
+
+/// Module aliases that are the same module object at run time.
+fn canonical_module(m: &str) -> &str {
+    match m {
+        "posix" | "nt" => "os",
+        "__builtin__" | "__builtins__" => "builtins",
+        "posixpath" | "ntpath" => "os.path",
+        _ => m,
+    }
+}
+
+pub fn is_stdlib(module: &str) -> bool {
+    let top = module.split('.').next().unwrap_or(module);
+    STDLIB_MODULES.binary_search(&top).is_ok()
+}
+
+type Entry = (&'static str, &'static str, Severity, &'static str);
+
+use Severity::{Critical as C, High as H, Medium as M};
+
+const EXEC: &str = "executes Python code";
+const SHELL: &str = "runs commands or starts processes";
+const IMPORT: &str = "imports modules or resolves attributes by name";
+const DESER: &str = "deserializes a nested payload (another pickle or code object)";
+const FILE: &str = "reads, writes or deletes files";
+const NET: &str = "opens network connections";
+const DEBUG: &str = "runs code under a debugger or profiler";
+const INTERP: &str = "controls the interpreter (tracing, signals, exit hooks)";
+const CODEOBJ: &str = "builds functions or code objects";
+
+/// The denylist: (module, name or "*", severity, reason). A module entry matches submodules too.
+static DENYLIST: &[Entry] = &[
+    ("builtins", "eval", C, EXEC),
+    ("builtins", "exec", C, EXEC),
+    ("builtins", "compile", C, EXEC),
+    ("builtins", "execfile", C, EXEC),
+    ("builtins", "apply", C, EXEC),
+    ("builtins", "breakpoint", C, DEBUG),
+    ("builtins", "__import__", C, IMPORT),
+    ("builtins", "getattr", C, IMPORT),
+    ("builtins", "setattr", C, IMPORT),
+    ("builtins", "delattr", C, IMPORT),
+    ("builtins", "vars", C, IMPORT),
+    ("builtins", "globals", C, IMPORT),
+    ("builtins", "locals", C, IMPORT),
+    ("builtins", "open", H, FILE),
+    ("builtins", "input", H, INTERP),
+    ("builtins", "memoryview", H, INTERP),
+    ("builtins", "super", C, IMPORT),
+    ("builtins", "type", C, CODEOBJ),
+    ("builtins", "dict.get", C, IMPORT),
+    ("builtins", "object.__getattribute__", C, IMPORT),
+    ("builtins", "type.__getattribute__", C, IMPORT),
+    ("builtins", "help", H, INTERP),
+    ("builtins", "exit", H, INTERP),
+    ("builtins", "quit", H, INTERP),
+    ("os", "*", C, SHELL),
+    ("subprocess", "*", C, SHELL),
+    ("_posixsubprocess", "*", C, SHELL),
+    ("_winapi", "*", C, SHELL),
+    ("pty", "*", C, SHELL),
+    ("commands", "*", C, SHELL),
+    ("popen2", "*", C, SHELL),
+    ("pipes", "*", C, SHELL),
+    ("multiprocessing", "*", C, SHELL),
+    ("_multiprocessing", "*", C, SHELL),
+    ("concurrent.futures", "*", H, SHELL),
+    ("distutils", "*", C, SHELL),
+    ("setuptools", "*", C, SHELL),
+    ("pip", "*", C, SHELL),
+    ("ensurepip", "*", C, SHELL),
+    ("venv", "*", C, SHELL),
+    ("webbrowser", "*", H, SHELL),
+    ("sys", "*", C, INTERP),
+    ("runpy", "*", C, EXEC),
+    ("code", "*", C, EXEC),
+    ("codeop", "*", C, EXEC),
+    ("timeit", "*", C, EXEC),
+    ("doctest", "*", C, EXEC),
+    ("trace", "*", C, EXEC),
+    ("pdb", "*", C, DEBUG),
+    ("bdb", "*", C, DEBUG),
+    ("cProfile", "*", C, DEBUG),
+    ("profile", "*", C, DEBUG),
+    ("_lsprof", "*", C, DEBUG),
+    ("pydoc", "*", C, EXEC),
+    ("idlelib", "*", C, EXEC),
+    ("lib2to3", "*", C, EXEC),
+    ("test", "*", C, EXEC),
+    ("unittest", "*", H, EXEC),
+    ("importlib", "*", C, IMPORT),
+    ("_frozen_importlib", "*", C, IMPORT),
+    ("_frozen_importlib_external", "*", C, IMPORT),
+    ("_imp", "*", C, IMPORT),
+    ("imp", "*", C, IMPORT),
+    ("zipimport", "*", C, IMPORT),
+    ("pkgutil", "*", C, IMPORT),
+    ("site", "*", C, IMPORT),
+    ("inspect", "*", C, IMPORT),
+    ("operator", "attrgetter", C, IMPORT),
+    ("operator", "methodcaller", C, IMPORT),
+    ("operator", "itemgetter", H, IMPORT),
+    ("_operator", "attrgetter", C, IMPORT),
+    ("_operator", "methodcaller", C, IMPORT),
+    ("_operator", "itemgetter", H, IMPORT),
+    ("string", "Formatter", C, IMPORT),
+    ("_string", "*", C, IMPORT),
+    ("ctypes", "*", C, EXEC),
+    ("_ctypes", "*", C, EXEC),
+    ("cffi", "*", C, EXEC),
+    ("_interpreters", "*", C, EXEC),
+    ("_xxsubinterpreters", "*", C, EXEC),
+    ("_thread", "*", H, INTERP),
+    ("threading", "*", H, INTERP),
+    ("signal", "*", H, INTERP),
+    ("_signal", "*", H, INTERP),
+    ("atexit", "*", H, INTERP),
+    ("faulthandler", "*", H, INTERP),
+    ("resource", "*", H, INTERP),
+    ("gc", "*", H, INTERP),
+    ("weakref", "finalize", H, INTERP),
+    ("asyncio", "*", C, SHELL),
+    ("marshal", "*", C, CODEOBJ),
+    ("types", "*", C, CODEOBJ),
+    ("pickle", "*", C, DESER),
+    ("_pickle", "*", C, DESER),
+    ("cPickle", "*", C, DESER),
+    ("pickletools", "*", H, DESER),
+    ("shelve", "*", C, DESER),
+    ("dill", "*", C, DESER),
+    ("cloudpickle", "*", C, DESER),
+    ("joblib", "load", C, DESER),
+    ("joblib.numpy_pickle", "load", C, DESER),
+    ("joblib.externals.cloudpickle", "*", C, DESER),
+    ("joblib.externals.loky", "*", C, SHELL),
+    ("numpy", "load", C, DESER),
+    ("numpy", "loads", C, DESER),
+    ("numpy.lib.npyio", "load", C, DESER),
+    ("numpy.core.numeric", "loads", C, DESER),
+    ("numpy._core.numeric", "loads", C, DESER),
+    ("numpy", "fromfile", H, FILE),
+    ("numpy", "save", H, FILE),
+    ("numpy", "savetxt", H, FILE),
+    ("numpy", "tofile", H, FILE),
+    ("numpy.f2py", "*", C, EXEC),
+    ("numpy.distutils", "*", C, SHELL),
+    ("numpy.testing", "*", C, EXEC),
+    ("numpy.ctypeslib", "*", C, EXEC),
+    ("pandas", "read_pickle", C, DESER),
+    ("pandas.io.pickle", "*", C, DESER),
+    ("pandas", "read_csv", H, FILE),
+    ("pandas", "read_json", H, FILE),
+    ("pandas", "read_html", H, NET),
+    ("pandas", "read_sql", H, NET),
+    ("pandas", "eval", C, EXEC),
+    ("pandas.core.computation", "*", C, EXEC),
+    ("pandas.io", "*", H, FILE),
+    ("torch", "load", C, DESER),
+    ("torch.serialization", "load", C, DESER),
+    ("torch.hub", "*", C, EXEC),
+    ("torch.jit", "*", C, EXEC),
+    ("torch._dynamo", "*", C, EXEC),
+    ("torch._inductor", "*", C, EXEC),
+    ("torch.compile", "*", C, EXEC),
+    ("torch.distributed", "*", H, NET),
+    ("torch.utils.collect_env", "*", C, SHELL),
+    ("torch.utils.bottleneck", "*", C, EXEC),
+    ("torch.utils._config_module", "*", C, EXEC),
+    ("torch.utils.data.datapipes", "*", H, FILE),
+    ("torch.utils.cpp_extension", "*", C, SHELL),
+    ("torch.fx.experimental.symbolic_shapes", "*", C, EXEC),
+    ("torch.fx.graph_module", "reduce_graph_module", C, EXEC),
+    ("torch.fx.graph_module", "reduce_package_graph_module", C, EXEC),
+    ("torch.fx.graph_module", "reduce_deploy_graph_module", C, EXEC),
+    ("torch.fx.graph_module", "_forward_from_src", C, EXEC),
+    ("torch.package", "*", C, EXEC),
+    ("torch.ops", "*", H, EXEC),
+    ("torch._C", "_jit_*", C, EXEC),
+    ("torch.jit.unsupported_tensor_ops", "*", C, EXEC),
+    ("socket", "*", C, NET),
+    ("_socket", "*", C, NET),
+    ("ssl", "*", H, NET),
+    ("http", "*", H, NET),
+    ("httplib", "*", H, NET),
+    ("urllib", "*", H, NET),
+    ("urllib2", "*", H, NET),
+    ("requests", "*", H, NET),
+    ("httpx", "*", H, NET),
+    ("aiohttp", "*", H, NET),
+    ("smtplib", "*", H, NET),
+    ("ftplib", "*", H, NET),
+    ("poplib", "*", H, NET),
+    ("imaplib", "*", H, NET),
+    ("nntplib", "*", H, NET),
+    ("telnetlib", "*", H, NET),
+    ("socketserver", "*", H, NET),
+    ("SocketServer", "*", H, NET),
+    ("xmlrpc", "*", H, NET),
+    ("xmlrpclib", "*", H, NET),
+    ("select", "*", H, NET),
+    ("selectors", "*", H, NET),
+    ("mmap", "*", H, FILE),
+    ("shutil", "*", C, FILE),
+    ("tempfile", "*", H, FILE),
+    ("filecmp", "*", H, FILE),
+    ("fileinput", "*", H, FILE),
+    ("glob", "*", H, FILE),
+    ("linecache", "*", H, FILE),
+    ("tarfile", "*", H, FILE),
+    ("zipfile", "*", H, FILE),
+    ("gzip", "open", H, FILE),
+    ("bz2", "open", H, FILE),
+    ("lzma", "open", H, FILE),
+    ("io", "open", H, FILE),
+    ("io", "FileIO", H, FILE),
+    ("io", "open_code", H, FILE),
+    ("_io", "open", H, FILE),
+    ("_io", "FileIO", H, FILE),
+    ("_io", "open_code", H, FILE),
+    ("_pyio", "*", H, FILE),
+    ("codecs", "open", H, FILE),
+    ("dbm", "*", H, FILE),
+    ("sqlite3", "*", H, FILE),
+    ("_sqlite3", "*", H, FILE),
+    ("pathlib", "Path.write_text", H, FILE),
+    ("pathlib", "Path.write_bytes", H, FILE),
+    ("pathlib", "Path.open", H, FILE),
+    ("pathlib", "Path.unlink", H, FILE),
+    ("pathlib", "Path.rename", H, FILE),
+    ("pathlib", "Path.read_text", H, FILE),
+    ("pathlib", "Path.read_bytes", H, FILE),
+    ("logging", "*", H, FILE),
+    ("syslog", "*", H, FILE),
+    ("platform", "*", H, SHELL),
+    ("uuid", "_get_command_stdout", C, SHELL),
+    ("uuid", "getnode", H, SHELL),
+    ("compileall", "*", C, EXEC),
+    ("py_compile", "*", C, EXEC),
+    ("copyreg", "add_extension", C, IMPORT),
+    ("copyreg", "_inverted_registry", C, IMPORT),
+    ("copyreg", "_extension_registry", C, IMPORT),
+    ("copy_reg", "add_extension", C, IMPORT),
+    ("functools", "reduce", H, EXEC),
+    ("functools", "partialmethod", H, EXEC),
+    ("functools", "singledispatch", H, EXEC),
+    ("_osx_support", "*", C, SHELL),
+    ("_aix_support", "*", C, SHELL),
+    ("_pyrepl", "*", C, EXEC),
+    ("rlcompleter", "*", H, EXEC),
+    ("sysconfig", "*", H, SHELL),
+    ("pexpect", "*", C, SHELL),
+    ("sh", "*", C, SHELL),
+    ("plumbum", "*", C, SHELL),
+    ("fabric", "*", C, SHELL),
+    ("paramiko", "*", H, NET),
+    ("boto3", "*", H, NET),
+    ("botocore", "*", H, NET),
+    ("mlflow.projects", "*", C, SHELL),
+    ("mlflow.utils.process", "*", C, SHELL),
+    ("mlflow", "pyfunc.load_model", C, DESER),
+    ("keras.config", "enable_unsafe_deserialization", C, EXEC),
+    ("keras.src.saving", "*", H, DESER),
+    ("tensorflow.io", "*", H, FILE),
+    ("tensorflow.python.platform.gfile", "*", H, FILE),
+    ("IPython", "*", C, EXEC),
+    ("jinja2", "*", H, EXEC),
+    ("yaml", "load", C, DESER),
+    ("yaml", "unsafe_load", C, DESER),
+    ("ruamel", "*", H, DESER),
+    ("jsonpickle", "*", C, DESER),
+    ("builtins", "print", M, INTERP),
+];
+
+/// Safe globals: exact (module, qualname) pairs with the reason they are safe.
+static ALLOW_EXACT: &[(&str, &str, &str)] = &[
+    ("collections", "OrderedDict", "dict subclass"),
+    ("collections", "Counter", "dict subclass"),
+    ("collections", "deque", "container"),
+    ("collections", "defaultdict", "dict subclass; its factory is checked as a higher-order argument"),
+    ("collections", "ChainMap", "container"),
+    ("collections", "UserDict", "container"),
+    ("collections", "UserList", "container"),
+    ("collections", "UserString", "container"),
+    ("collections", "namedtuple", "builds a tuple class from validated identifiers"),
+    ("copyreg", "_reconstructor", "object.__new__ plus base.__init__; its arguments are checked"),
+    ("copyreg", "__newobj__", "cls.__new__(cls, *args): construction only"),
+    ("copyreg", "__newobj_ex__", "cls.__new__(cls, *args, **kwargs): construction only"),
+    ("copyreg", "_reduce_ex", "pickle helper"),
+    ("_codecs", "encode", "how protocol 2 stores bytes (latin-1 text to bytes)"),
+    ("codecs", "encode", "how protocol 2 stores bytes"),
+    ("builtins", "set", "container"),
+    ("builtins", "frozenset", "container"),
+    ("builtins", "bytearray", "container"),
+    ("builtins", "bytes", "value type"),
+    ("builtins", "complex", "number"),
+    ("builtins", "int", "number"),
+    ("builtins", "float", "number"),
+    ("builtins", "bool", "value type"),
+    ("builtins", "str", "value type"),
+    ("builtins", "list", "container"),
+    ("builtins", "tuple", "container"),
+    ("builtins", "dict", "container"),
+    ("builtins", "slice", "value type"),
+    ("builtins", "range", "value type"),
+    ("builtins", "object", "the base class"),
+    ("builtins", "NoneType", "value type"),
+    ("builtins", "Ellipsis", "constant"),
+    ("builtins", "NotImplemented", "constant"),
+    ("builtins", "reversed", "iterator over its argument"),
+    ("builtins", "enumerate", "iterator over its argument"),
+    ("builtins", "zip", "iterator over its arguments"),
+    ("builtins", "iter", "iterator over its argument"),
+    ("builtins", "map", "higher-order: its function argument is checked"),
+    ("builtins", "filter", "higher-order: its function argument is checked"),
+    ("builtins", "property", "descriptor"),
+    ("builtins", "staticmethod", "descriptor"),
+    ("builtins", "classmethod", "descriptor"),
+    ("functools", "partial", "higher-order: its function argument is checked"),
+    ("_functools", "partial", "higher-order: its function argument is checked"),
+    ("datetime", "datetime", "value type"),
+    ("datetime", "date", "value type"),
+    ("datetime", "time", "value type"),
+    ("datetime", "timedelta", "value type"),
+    ("datetime", "timezone", "value type"),
+    ("datetime", "tzinfo", "value type"),
+    ("zoneinfo", "ZoneInfo", "value type (reads the system tz database)"),
+    ("zoneinfo._common", "load_data", "tz database"),
+    ("decimal", "Decimal", "number"),
+    ("_decimal", "Decimal", "number"),
+    ("_pydecimal", "Decimal", "number"),
+    ("fractions", "Fraction", "number"),
+    ("uuid", "UUID", "value type"),
+    ("uuid", "SafeUUID", "enum"),
+    ("pathlib", "PurePath", "path value"),
+    ("pathlib", "PurePosixPath", "path value"),
+    ("pathlib", "PureWindowsPath", "path value"),
+    ("pathlib", "Path", "path value (construction does no I/O)"),
+    ("pathlib", "PosixPath", "path value (construction does no I/O)"),
+    ("pathlib", "WindowsPath", "path value (construction does no I/O)"),
+    ("ipaddress", "IPv4Address", "value type"),
+    ("ipaddress", "IPv6Address", "value type"),
+    ("ipaddress", "IPv4Network", "value type"),
+    ("ipaddress", "IPv6Network", "value type"),
+    ("ipaddress", "IPv4Interface", "value type"),
+    ("ipaddress", "IPv6Interface", "value type"),
+    ("array", "array", "container"),
+    ("array", "_array_reconstructor", "array constructor"),
+    ("re", "compile", "compiles a regular expression"),
+    ("re", "_compile", "compiles a regular expression"),
+    ("re", "Pattern", "value type"),
+    ("re", "RegexFlag", "enum"),
+    ("enum", "Enum", "enum base"),
+    ("enum", "IntEnum", "enum base"),
+    ("enum", "Flag", "enum base"),
+    ("enum", "IntFlag", "enum base"),
+    ("types", "SimpleNamespace", "attribute bag"),
+    ("types", "MappingProxyType", "read-only mapping"),
+    ("argparse", "Namespace", "attribute bag"),
+    ("string", "Template", "no evaluation, $-substitution only"),
+    ("struct", "Struct", "value type"),
+    ("statistics", "NormalDist", "value type"),
+    ("random", "Random", "random generator state"),
+    ("_random", "Random", "random generator state"),
+    ("email.message", "Message", "value type"),
+    ("io", "BytesIO", "in-memory buffer"),
+    ("_io", "BytesIO", "in-memory buffer"),
+    ("io", "StringIO", "in-memory buffer"),
+    ("_io", "StringIO", "in-memory buffer"),
+    ("numpy", "dtype", "numpy dtype"),
+    ("numpy", "ndarray", "numpy array"),
+    ("numpy", "matrix", "numpy matrix"),
+    ("numpy", "memmap", "array class (no file is opened by unpickling)"),
+    ("numpy", "recarray", "array subclass"),
+    ("numpy.core.multiarray", "_reconstruct", "ndarray reconstruction"),
+    ("numpy._core.multiarray", "_reconstruct", "ndarray reconstruction"),
+    ("numpy.core.multiarray", "scalar", "numpy scalar reconstruction"),
+    ("numpy._core.multiarray", "scalar", "numpy scalar reconstruction"),
+    ("numpy.core.numeric", "_frombuffer", "protocol 5 out-of-band array"),
+    ("numpy._core.numeric", "_frombuffer", "protocol 5 out-of-band array"),
+    ("numpy.ma.core", "_mareconstruct", "masked array reconstruction"),
+    ("numpy.ma.core", "MaskedArray", "masked array"),
+    ("numpy.ma.core", "mvoid", "masked void"),
+    ("numpy.matrixlib.defmatrix", "matrix", "numpy matrix"),
+    ("numpy.random._pickle", "__randomstate_ctor", "RandomState constructor"),
+    ("numpy.random._pickle", "__generator_ctor", "Generator constructor"),
+    ("numpy.random._pickle", "__bit_generator_ctor", "bit generator constructor"),
+    ("numpy.random", "__RandomState_ctor", "RandomState constructor (old numpy)"),
+    ("numpy.random.mtrand", "RandomState", "random state"),
+    ("numpy.random.mtrand", "_rand", "the global RandomState"),
+    ("numpy.random._generator", "Generator", "random generator"),
+    ("numpy.random._pcg64", "PCG64", "bit generator"),
+    ("numpy.random._pcg64", "PCG64DXSM", "bit generator"),
+    ("numpy.random._mt19937", "MT19937", "bit generator"),
+    ("numpy.random._philox", "Philox", "bit generator"),
+    ("numpy.random._sfc64", "SFC64", "bit generator"),
+    ("numpy.random.bit_generator", "SeedSequence", "seed sequence"),
+    ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence", "seed sequence"),
+    ("joblib.numpy_pickle", "NumpyArrayWrapper", "joblib inline array header (the array data is read as data)"),
+    ("joblib.numpy_pickle", "NDArrayWrapper", "old joblib array header"),
+    ("joblib.numpy_pickle_compat", "NDArrayWrapper", "old joblib array header"),
+    ("joblib.numpy_pickle_compat", "ZNDArrayWrapper", "old joblib array header"),
+    ("torch", "Size", "tensor shape"),
+    ("torch", "Tensor", "tensor"),
+    ("torch", "device", "device name"),
+    ("torch", "dtype", "dtype"),
+    ("torch", "layout", "layout"),
+    ("torch", "memory_format", "memory format"),
+    ("torch", "finfo", "dtype info"),
+    ("torch", "iinfo", "dtype info"),
+    ("torch", "Generator", "random generator state"),
+    ("torch._utils", "_rebuild_tensor", "weights_only rebuild function"),
+    ("torch._utils", "_rebuild_tensor_v2", "weights_only rebuild function"),
+    ("torch._utils", "_rebuild_tensor_v3", "weights_only rebuild function"),
+    ("torch._utils", "_rebuild_parameter", "weights_only rebuild function"),
+    ("torch._utils", "_rebuild_parameter_with_state", "weights_only rebuild function"),
+    ("torch._utils", "_rebuild_qtensor", "weights_only rebuild function"),
+    ("torch._utils", "_rebuild_sparse_tensor", "weights_only rebuild function"),
+    ("torch._utils", "_rebuild_nested_tensor", "rebuild function"),
+    ("torch._utils", "_rebuild_meta_tensor_no_storage", "weights_only rebuild function"),
+    ("torch._utils", "_rebuild_wrapper_subclass", "weights_only rebuild function"),
+    ("torch._utils", "_rebuild_device_tensor_from_numpy", "weights_only rebuild function"),
+    ("torch._utils", "_rebuild_device_tensor_from_cpu_tensor", "weights_only rebuild function"),
+    ("torch._utils", "_rebuild_xla_tensor", "rebuild function"),
+    ("torch._utils", "_rebuild_mps_tensor", "rebuild function"),
+    ("torch._utils", "_restore_device_fake_mode", "rebuild helper"),
+    ("torch._tensor", "_rebuild_from_type", "rebuild function; its arguments are checked"),
+    ("torch._tensor", "_rebuild_from_type_v2", "weights_only rebuild function; its arguments are checked"),
+    ("torch.serialization", "_get_layout", "weights_only layout lookup"),
+    ("torch.storage", "_load_from_bytes", "nested torch.load of a storage: the embedded archive is scanned in turn"),
+    ("torch.jit._pickle", "build_intlist", "TorchScript unpickler helper (builds a list)"),
+    ("torch.jit._pickle", "build_tensorlist", "TorchScript unpickler helper (builds a list)"),
+    ("torch.jit._pickle", "build_doublelist", "TorchScript unpickler helper (builds a list)"),
+    ("torch.jit._pickle", "build_boollist", "TorchScript unpickler helper (builds a list)"),
+    ("torch.jit._pickle", "build_tensor_from_id", "TorchScript unpickler helper (tensor table lookup)"),
+    ("torch.jit._pickle", "restore_type_tag", "TorchScript unpickler helper (type annotation)"),
+    ("torch.nn.parameter", "Parameter", "weights_only class"),
+    ("torch.nn.parameter", "UninitializedParameter", "parameter class"),
+    ("torch.nn.parameter", "Buffer", "buffer class"),
+    ("torch.storage", "TypedStorage", "weights_only storage class"),
+    ("torch.storage", "UntypedStorage", "weights_only storage class"),
+    ("torch.storage", "_StorageBase", "storage class"),
+    ("torch.return_types", "*", "named tuples of results"),
+    ("torch.cuda", "*Tensor", "legacy tensor classes"),
+    ("torch.cuda", "*Storage", "legacy storage classes"),
+    ("torch.ao.quantization", "*", "quantization configs"),
+    ("torch.quantization", "*", "quantization configs"),
+    ("torch.distributions", "*", "distribution classes"),
+    ("torch._C", "_nn.gelu", "activation function reference"),
+    ("torch.nn.functional", "*", "functional ops referenced by modules"),
+    ("torch.nn.init", "*", "initialisers"),
+    ("scipy.sparse._csr", "csr_matrix", "sparse matrix"),
+    ("scipy.sparse._csc", "csc_matrix", "sparse matrix"),
+    ("scipy.sparse._coo", "coo_matrix", "sparse matrix"),
+    ("scipy.sparse._lil", "lil_matrix", "sparse matrix"),
+    ("scipy.sparse._dok", "dok_matrix", "sparse matrix"),
+    ("scipy.sparse._bsr", "bsr_matrix", "sparse matrix"),
+    ("scipy.sparse._dia", "dia_matrix", "sparse matrix"),
+    ("scipy.sparse._csr", "csr_array", "sparse array"),
+    ("scipy.sparse._csc", "csc_array", "sparse array"),
+    ("scipy.sparse._coo", "coo_array", "sparse array"),
+    ("scipy.sparse.csr", "csr_matrix", "sparse matrix (old path)"),
+    ("scipy.sparse.csc", "csc_matrix", "sparse matrix (old path)"),
+    ("scipy.sparse.coo", "coo_matrix", "sparse matrix (old path)"),
+    ("scipy.stats._continuous_distns", "*", "distribution objects"),
+    ("scipy.stats._discrete_distns", "*", "distribution objects"),
+    ("scipy.stats._distn_infrastructure", "*", "distribution objects"),
+    ("scipy.interpolate._interpolate", "*", "interpolators"),
+    ("pandas._libs.internals", "_unpickle_block", "pandas block reconstruction"),
+    ("pandas._libs.tslibs.timestamps", "_unpickle_timestamp", "timestamp reconstruction"),
+    ("pandas._libs.tslibs.timedeltas", "_timedelta_unpickle", "timedelta reconstruction"),
+    ("pandas._libs.tslibs.nattype", "__nat_unpickle", "NaT reconstruction"),
+    ("pandas._libs.tslibs.offsets", "_unpickle_offset", "offset reconstruction"),
+    ("pandas.core.indexes.base", "_new_Index", "index reconstruction"),
+    ("pandas.core.arrays.categorical", "_new_Categorical", "categorical reconstruction"),
+    ("pandas.core.indexes.period", "_new_PeriodIndex", "index reconstruction"),
+    ("pandas.core.indexes.datetimes", "_new_DatetimeIndex", "index reconstruction"),
+    ("pandas.core.internals.blocks", "new_block", "block reconstruction"),
+    ("pandas.core.internals.blocks", "_unpickle_block", "block reconstruction"),
+    ("xgboost.core", "_parse_eval_str", "booster helper"),
+    ("dill._dill", "_load_type", "looks up a builtin type by name (its argument is checked)"),
+    ("dill._dill", "_create_array", "numpy array reconstruction"),
+    ("dill._dill", "_create_namedtuple", "namedtuple class by field names"),
+    ("dill._dill", "_get_attr", "higher-order: resolves an attribute; its arguments are checked"),
+    ("tokenizers", "Tokenizer", "tokenizer"),
+    ("tokenizers", "AddedToken", "token"),
+    ("tokenizers.models", "Model", "tokenizer model"),
+];
+
+/// Library prefixes whose classes (capitalised names) and reconstruction helpers
+/// (`__pyx_unpickle_*`, `_unpickle*`, `_new_*`, `_reconstruct*`, `_rebuild*`) are safe: these
+/// packages pickle estimators, configs and arrays, and their classes run only library code when
+/// constructed. The denylist is checked first, so known gadgets inside them still count.
+static ALLOW_LIBRARY_PREFIXES: &[(&str, &str)] = &[
+    ("sklearn", "scikit-learn estimators and their helpers"),
+    ("scipy", "scipy data structures"),
+    ("numpy", "numpy types and dtypes"),
+    ("pandas", "pandas data structures"),
+    ("xgboost", "XGBoost boosters and estimators"),
+    ("lightgbm", "LightGBM boosters and estimators"),
+    ("catboost", "CatBoost models"),
+    ("_catboost", "CatBoost models"),
+    ("transformers", "Hugging Face configs, training arguments and tokenizers"),
+    ("tokenizers", "Hugging Face tokenizers"),
+    ("sentencepiece", "sentencepiece processors"),
+    ("torch", "torch tensors, modules, optimizers and schedulers"),
+    ("torchvision", "torchvision modules and transforms"),
+    ("torchaudio", "torchaudio modules"),
+    ("timm", "timm models"),
+    ("accelerate", "accelerate configs"),
+    ("peft", "PEFT configs"),
+    ("trl", "TRL configs"),
+    ("sentence_transformers", "sentence-transformers models and configs"),
+    ("ultralytics", "YOLO models"),
+    ("joblib", "joblib wrappers"),
+    ("imblearn", "imbalanced-learn estimators"),
+    ("statsmodels", "statsmodels results"),
+    ("category_encoders", "encoders"),
+    ("datetime", "value types"),
+];
+
+fn looks_like_class(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+}
+
+fn is_reconstruction_helper(name: &str) -> bool {
+    name.starts_with("__pyx_unpickle_")
+        || name.starts_with("_unpickle")
+        || name.starts_with("_new_")
+        || name.starts_with("_reconstruct")
+        || name.starts_with("_rebuild")
+        || name.starts_with("__pyx_unpickle")
+}
+
+/// Numpy's scalar and dtype class names that are lower-case (`numpy.float64`).
+fn is_numpy_scalar_type(name: &str) -> bool {
+    const SCALARS: &[&str] = &[
+        "bool_", "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+        "uint64", "float16", "float32", "float64", "float128", "complex64", "complex128",
+        "complex256", "longdouble", "clongdouble", "intc", "uintc", "intp", "uintp", "half",
+        "single", "double", "longlong", "ulonglong", "short", "ushort", "byte", "ubyte",
+        "csingle", "cdouble", "str_", "bytes_", "object_", "void", "datetime64", "timedelta64",
+        "generic", "number", "integer", "floating", "complexfloating", "signedinteger",
+        "unsignedinteger",
+    ];
+    SCALARS.contains(&name)
+}
+
+/// The dotted components of a qualname that look like dunders (`__globals__`).
+fn dunder_component(qualname: &str) -> Option<&str> {
+    qualname
+        .split('.')
+        .find(|c| c.len() > 4 && c.starts_with("__") && c.ends_with("__"))
+}
+
+fn module_matches(pattern: &str, module: &str) -> bool {
+    module == pattern
+        || module
+            .strip_prefix(pattern)
+            .is_some_and(|rest| rest.starts_with('.'))
+}
+
+fn name_matches(pattern: &str, qualname: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    if let Some(prefix) = pattern.strip_suffix('*') {
+        return qualname.starts_with(prefix);
+    }
+    if let Some(suffix) = pattern.strip_prefix('*') {
+        return qualname.ends_with(suffix);
+    }
+    qualname == pattern
+        || qualname
+            .strip_prefix(pattern)
+            .is_some_and(|rest| rest.starts_with('.'))
+}
+
+/// Every (module, qualname) the lookup could really reach: the name as given, each dotted
+/// prefix of it (`find_class` walks attributes one by one), attribute walks read as submodule
+/// imports (`torch` + `hub.load` reaches `torch.hub`), private aliases of modules inside a
+/// qualname (`random` + `_os.system` reaches `os.system`), and private twins (`_io` as `io`).
+fn candidates(module: &str, qualname: &str) -> Vec<(String, String)> {
+    let module = canonical_module(module);
+    let comps: Vec<&str> = qualname.split('.').collect();
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut push = |m: String, q: String| {
+        if !out.iter().any(|(a, b)| *a == m && *b == q) {
+            out.push((m, q));
+        }
+    };
+    let mut modules = vec![module.to_string()];
+    if let Some(twin) = module.strip_prefix('_') {
+        if is_stdlib(twin) && !twin.starts_with('_') {
+            modules.push(twin.to_string());
+        }
+    }
+    for m in &modules {
+        push(m.clone(), qualname.to_string());
+        for k in 1..comps.len() {
+            let head = comps.get(..k).unwrap_or(&[]).join(".");
+            let tail = comps.get(k..).unwrap_or(&[]).join(".");
+            push(m.clone(), head.clone());
+            push(format!("{m}.{head}"), tail);
+        }
+    }
+    // Attribute walks into another module: any component may be a module object imported
+    // by the one before it (`_os`, `os`, `sys`, `_sys`, `subprocess` ...).
+    for k in 0..comps.len().saturating_sub(1) {
+        let Some(c) = comps.get(k) else { continue };
+        let bare = canonical_module(c.trim_start_matches('_'));
+        let tail = comps.get(k + 1..).unwrap_or(&[]).join(".");
+        if DENYLIST.iter().any(|(m, _, _, _)| module_matches(m, bare)) {
+            push(bare.to_string(), tail);
+        }
+    }
+    out
+}
+
+fn deny_lookup(settings: &Settings, module: &str, qualname: &str) -> Option<(Severity, String)> {
+    let mut worst: Option<(Severity, String)> = None;
+    let mut consider = |sev: Severity, why: String| {
+        if worst.as_ref().is_none_or(|(w, _)| sev > *w) {
+            worst = Some((sev, why));
+        }
+    };
+    for (m, q) in candidates(module, qualname) {
+        for (pm, pn, sev, why) in DENYLIST {
+            if module_matches(pm, &m) && name_matches(pn, &q) {
+                let target = if *pn == "*" {
+                    format!("module {pm}")
+                } else {
+                    format!("{pm}.{pn}")
+                };
+                consider(*sev, format!("{target} {why}"));
+            }
+        }
+        for (pattern, sev) in &settings.deny {
+            if let Some((pm, pn)) = split_pattern(pattern) {
+                if module_matches(pm, &m) && name_matches(pn, &q) {
+                    consider(*sev, format!("{pattern} is denied by the settings file"));
+                }
+            }
+        }
+    }
+    worst
+}
+
+/// Whether a deny entry names this global itself (not only its whole module).
+fn denied_by_name(module: &str, qualname: &str) -> bool {
+    candidates(module, qualname).iter().any(|(m, q)| {
+        DENYLIST
+            .iter()
+            .any(|(pm, pn, _, _)| *pn != "*" && module_matches(pm, m) && name_matches(pn, q))
+    })
+}
+
+/// "module.name" -> (module, name), where the module is everything before the last dot
+/// that precedes a capitalised or starred component; "module.*" -> (module, "*").
+fn split_pattern(p: &str) -> Option<(&str, &str)> {
+    if let Some(m) = p.strip_suffix(".*") {
+        return Some((m, "*"));
+    }
+    p.rsplit_once('.')
+}
+
+fn allowed_by_settings(settings: &Settings, module: &str, qualname: &str) -> bool {
+    settings.allow.iter().any(|p| match split_pattern(p) {
+        Some((pm, "*")) => module_matches(pm, module),
+        Some(_) => *p == format!("{module}.{qualname}"),
+        None => false,
+    })
+}
+
+/// Why an import is on the allowlist, if it is.
+pub fn allow_reason(module: &str, qualname: &str) -> Option<&'static str> {
+    if let Some((_, _, why)) = ALLOW_EXACT
+        .iter()
+        .find(|(m, n, _)| *m == module && name_matches(n, qualname))
+    {
+        return Some(why);
+    }
+    if module.starts_with("torch") && !qualname.contains('.') {
+        // torch dtypes, storages and tensor classes (torch.float32, torch.FloatStorage ...).
+        if module == "torch"
+            && (qualname.ends_with("Storage")
+                || qualname.ends_with("Tensor")
+                || TORCH_DTYPES.contains(&qualname))
+        {
+            return Some("torch dtype, storage or tensor class (weights_only set)");
+        }
+    }
+    if (module == "numpy" || module.starts_with("numpy.")) && is_numpy_scalar_type(qualname) {
+        return Some("numpy scalar type");
+    }
+    if module.starts_with("numpy.dtypes") {
+        return Some("numpy dtype class");
+    }
+    let last = qualname.rsplit('.').next().unwrap_or(qualname);
+    for (prefix, why) in ALLOW_LIBRARY_PREFIXES {
+        if module_matches(prefix, module)
+            && !qualname.contains('.')
+            && (looks_like_class(last) || is_reconstruction_helper(last))
+        {
+            return Some(why);
+        }
+    }
+    None
+}
+
+const TORCH_DTYPES: &[&str] = &[
+    "float64", "float32", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8",
+    "uint16", "uint32", "uint64", "bool", "complex128", "complex64", "complex32", "qint8",
+    "qint32", "quint8", "quint4x2", "quint2x4", "float8_e5m2", "float8_e4m3fn",
+    "float8_e5m2fnuz", "float8_e4m3fnuz", "float8_e8m0fnu", "float4_e2m1fn_x2", "bits8",
+    "bits16", "bits1x8", "bits2x4", "bits4x2", "uint1", "uint2", "uint3", "uint4", "uint5",
+    "uint6", "uint7", "int1", "int2", "int3", "int4", "int5", "int6", "int7", "half", "float",
+    "double", "long", "int", "short", "cfloat", "cdouble", "strided", "sparse_coo",
+    "sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc", "_mkldnn", "contiguous_format",
+    "channels_last", "channels_last_3d", "preserve_format", "per_tensor_affine",
+    "per_tensor_symmetric", "per_channel_affine", "per_channel_symmetric",
+    "per_channel_affine_float_qparams",
+];
+
+/// ModelScan's own matching of its `unsafe_globals` table (exact module, `*` or substring of
+/// the name); the severity of the first table that matches, CRITICAL first.
+pub fn modelscan_floor(settings: &Settings, module: &str, name: &str) -> Option<Severity> {
+    for (sev, table) in &settings.unsafe_globals {
+        if let Some(filter) = table.get(module) {
+            let hit = match filter {
+                NameFilter::All => true,
+                NameFilter::Substrings(subs) => subs.iter().any(|s| name.contains(s.as_str())),
+            };
+            if hit {
+                return Some(*sev);
+            }
+        }
+    }
+    None
+}
+
 /// Judge `module` + `qualname` (dotted) after the CPython name resolution has been applied.
 pub fn judge(settings: &Settings, module: &str, qualname: &str) -> Verdict {
-    let _ = (settings, module, qualname);
-    Verdict::Unknown { stdlib: false }
+    let canon = canonical_module(module);
+    let mut danger = deny_lookup(settings, module, qualname);
+    for (m, n) in [(module, qualname), (canon, qualname)] {
+        if let Some(sev) = modelscan_floor(settings, m, n) {
+            if danger.as_ref().is_none_or(|(s, _)| sev > *s) {
+                danger = Some((sev, format!("{m}.{n} is in the unsafe_globals table")));
+            }
+        }
+    }
+    if allowed_by_settings(settings, canon, qualname) && danger.is_none() {
+        return Verdict::Safe;
+    }
+    // An exact allowlist entry (types.SimpleNamespace) wins over a module-wide deny entry
+    // (types.*), never over one that names it.
+    let exact_allow = ALLOW_EXACT
+        .iter()
+        .any(|(m, n, _)| *m == canon && !n.contains('*') && *n == qualname);
+    if exact_allow && !denied_by_name(module, qualname) {
+        return Verdict::Safe;
+    }
+    if let Some((severity, reason)) = danger {
+        return Verdict::Dangerous { severity, reason };
+    }
+    if allowed_by_settings(settings, canon, qualname) {
+        return Verdict::Safe;
+    }
+    if ALLOW_EXACT
+        .iter()
+        .any(|(m, n, _)| *m == canon && name_matches(n, qualname))
+    {
+        return Verdict::Safe;
+    }
+    if module == "__torch__" || module.starts_with("__torch__.") {
+        // TorchScript classes: torch.jit.load resolves them from the archive's own code/
+        // folder (scanned as code), never by a Python import.
+        return Verdict::Safe;
+    }
+    if let Some(d) = dunder_component(qualname) {
+        return Verdict::Dangerous {
+            severity: Severity::Critical,
+            reason: format!("the qualname walks through `{d}`, which reaches interpreter internals"),
+        };
+    }
+    if module.split('.').any(|c| c.len() > 4 && c.starts_with("__") && c.ends_with("__") && c != "__main__" && c != "__builtin__" && c != "__builtins__") {
+        return Verdict::Dangerous {
+            severity: Severity::Critical,
+            reason: "the module path walks through a dunder attribute".into(),
+        };
+    }
+    if allow_reason(canon, qualname).is_some() {
+        return Verdict::Safe;
+    }
+    Verdict::Unknown {
+        stdlib: is_stdlib(canon),
+    }
+}
+
+/// Globals that call one of their arguments, so their arguments must be safe too.
+pub fn is_higher_order(module: &str, qualname: &str) -> bool {
+    matches!(
+        (canonical_module(module), qualname),
+        ("functools" | "_functools", "partial")
+            | ("copyreg", "_reconstructor")
+            | ("torch._tensor", "_rebuild_from_type" | "_rebuild_from_type_v2")
+            | ("torch._utils", "_rebuild_wrapper_subclass")
+            | ("builtins", "map" | "filter")
+            | ("collections", "defaultdict")
+            | ("dill._dill", "_get_attr" | "_load_type")
+    )
+}
+
+/// Globals that deserialize their (bytes or string) argument as a pickle.
+pub fn is_nested_loader(module: &str, qualname: &str) -> bool {
+    matches!(
+        (canonical_module(module), qualname),
+        ("pickle" | "_pickle" | "cPickle", "loads" | "_loads" | "load" | "_load")
+            | ("dill" | "dill._dill", "loads" | "load")
+            | ("cloudpickle" | "cloudpickle.cloudpickle", "loads" | "load")
+            | ("torch" | "torch.serialization", "load")
+            | ("torch.storage", "_load_from_bytes")
+            | ("numpy" | "numpy.core.numeric" | "numpy._core.numeric", "loads" | "load")
+            | ("joblib" | "joblib.numpy_pickle", "load")
+            | ("pandas" | "pandas.io.pickle", "read_pickle")
+            | ("shelve", "open")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s() -> Settings {
+        Settings::defaults()
+    }
+
+    fn sev(v: &Verdict) -> Option<Severity> {
+        match v {
+            Verdict::Dangerous { severity, .. } => Some(*severity),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn posix_system_is_critical() {
+        assert_eq!(sev(&judge(&s(), "posix", "system")), Some(Severity::Critical));
+    }
+
+    #[test]
+    fn private_os_alias_inside_a_harmless_module_is_critical() {
+        assert_eq!(sev(&judge(&s(), "random", "_os.system")), Some(Severity::Critical));
+    }
+
+    #[test]
+    fn dotted_class_method_of_a_denied_module_is_dangerous() {
+        assert_eq!(sev(&judge(&s(), "bdb", "Bdb.run")), Some(Severity::Critical));
+        assert!(sev(&judge(&s(), "torch", "hub.load")).is_some());
+    }
+
+    #[test]
+    fn submodule_of_a_denied_module_is_dangerous() {
+        assert!(sev(&judge(&s(), "multiprocessing.util", "spawnv_passfds")).is_some());
+        assert!(sev(&judge(&s(), "_posixsubprocess", "fork_exec")).is_some());
+    }
+
+    #[test]
+    fn compat_mapping_turns_py2_names_into_py3_modules() {
+        assert_eq!(
+            resolve("__builtin__", "eval", 2),
+            ("builtins".to_string(), "eval".to_string())
+        );
+        assert_eq!(resolve("commands", "getoutput", 0).0, "subprocess");
+        assert_eq!(resolve("commands", "getoutput", 4).0, "commands");
+    }
+
+    #[test]
+    fn framework_classes_are_safe() {
+        for (m, n) in [
+            ("collections", "OrderedDict"),
+            ("torch._utils", "_rebuild_tensor_v2"),
+            ("torch", "FloatStorage"),
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("sklearn.linear_model._logistic", "LogisticRegression"),
+            ("sklearn.tree._tree", "Tree"),
+            ("numpy", "float64"),
+        ] {
+            assert_eq!(judge(&s(), m, n), Verdict::Safe, "{m}.{n}");
+        }
+    }
+
+    #[test]
+    fn third_party_and_stdlib_unknowns_are_told_apart() {
+        assert_eq!(judge(&s(), "mypackage.nets", "Net"), Verdict::Unknown { stdlib: false });
+        assert_eq!(judge(&s(), "html", "unescape"), Verdict::Unknown { stdlib: true });
+    }
+
+    #[test]
+    fn exact_allow_entries_beat_module_wide_denials() {
+        assert_eq!(judge(&s(), "types", "SimpleNamespace"), Verdict::Safe);
+        assert!(sev(&judge(&s(), "types", "FunctionType")).is_some());
+    }
+
+    #[test]
+    fn dunder_walks_are_critical() {
+        assert_eq!(
+            sev(&judge(&s(), "mypackage", "thing.__globals__")),
+            Some(Severity::Critical)
+        );
+    }
+
+    #[test]
+    fn settings_can_extend_both_lists() {
+        let st = Settings::from_toml_str(
+            "[pickle]\nallow = [\"mypackage.make\"]\n[pickle.deny]\n\"otherpkg.*\" = \"HIGH\"\n",
+            Some("t"),
+        )
+        .unwrap();
+        assert_eq!(judge(&st, "mypackage", "make"), Verdict::Safe);
+        assert_eq!(sev(&judge(&st, "otherpkg.sub", "x")), Some(Severity::High));
+    }
 }

@@ -1,0 +1,585 @@
+//! Containers expanded into members, recursively, never to disk: zip (through our own
+//! central-directory walker, read the way PyTorch reads archives), tar (plain or compressed),
+//! 7z, and single-stream gzip/bz2/xz/lzma/zstd/zlib wrappers (joblib's compressed files,
+//! `.pkl.gz`). Each member becomes a `Source` child (`outer.zip:inner/data.pkl`) and goes back
+//! through detection. Decompression is guarded: a stream that expands past the size limit with
+//! an extreme ratio is a bomb (an issue), and the scan goes on with the next member.
+
+use super::blob::Blob;
+use super::detect::{self, Format};
+use super::zipdir::{self, ZipEntry};
+use crate::error::ScanError;
+use crate::findings::{ErrorCategory, Severity, SkipCategory, Source};
+use crate::scanners::pickle::{self, vm::StreamKind};
+use crate::scanners::{IssueBuilder, Item, ScanCtx};
+use std::cell::Cell;
+use std::io::{self, Read};
+use std::rc::Rc;
+
+const ENGINE: &str = "modelscan.engine";
+
+/// What stopped a guarded decompression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    Bomb { produced: u64, consumed: u64 },
+    TooLarge { produced: u64 },
+}
+
+/// Counts the compressed bytes a decoder pulls from its source.
+struct CountIn<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for CountIn<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// Wraps a decoder: stops with an error once the output passes the limits.
+pub struct Guarded<R> {
+    inner: R,
+    consumed: Rc<Cell<u64>>,
+    produced: u64,
+    max_out: u64,
+    max_ratio: u64,
+    floor: u64,
+    pub tripped: Rc<Cell<Option<Guard>>>,
+}
+
+impl<R: Read> Read for Guarded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.produced += n as u64;
+        let consumed = self.consumed.get().max(1);
+        if self.produced > self.floor && self.produced / consumed > self.max_ratio {
+            self.tripped.set(Some(Guard::Bomb { produced: self.produced, consumed }));
+            return Err(io::Error::other("decompression bomb"));
+        }
+        if self.produced > self.max_out {
+            self.tripped.set(Some(Guard::TooLarge { produced: self.produced }));
+            return Err(io::Error::other("decompressed size limit reached"));
+        }
+        Ok(n)
+    }
+}
+
+/// A decoder for `format` over `src`, guarded by the limits.
+fn guarded_decoder<'a>(
+    ctx: &ScanCtx<'_>,
+    format: Format,
+    src: impl Read + 'a,
+) -> Result<Guarded<Box<dyn Read + 'a>>, ScanError> {
+    let consumed = Rc::new(Cell::new(0u64));
+    let counted = CountIn { inner: src, count: consumed.clone() };
+    let inner: Box<dyn Read + 'a> = match format {
+        Format::Gzip => Box::new(flate2::read::MultiGzDecoder::new(counted)),
+        Format::Zlib => Box::new(flate2::read::ZlibDecoder::new(counted)),
+        Format::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(counted)),
+        Format::Xz => Box::new(lzma_rust2::XzReader::new(counted, true)),
+        Format::LzmaAlone => Box::new(
+            lzma_rust2::LzmaReader::new_mem_limit(counted, 1 << 20, None)
+                .map_err(|e| ScanError::malformed("lzma", Some(0), e.to_string()))?,
+        ),
+        Format::Zstd => Box::new(
+            ruzstd::decoding::StreamingDecoder::new(counted)
+                .map_err(|e| ScanError::malformed("zstd", Some(0), e.to_string()))?,
+        ),
+        _ => return Err(ScanError::Unsupported(format!("{} is not a compressed stream", format.name()))),
+    };
+    let l = &ctx.settings.limits;
+    Ok(Guarded {
+        inner,
+        consumed,
+        produced: 0,
+        max_out: l.max_decompressed_bytes,
+        max_ratio: l.max_compression_ratio,
+        floor: l.bomb_floor_bytes,
+        tripped: Rc::new(Cell::new(None)),
+    })
+}
+
+fn report_guard(ctx: &mut ScanCtx<'_>, source: &Source, g: Guard) {
+    match g {
+        Guard::Bomb { produced, consumed } => ctx.issue(
+            ENGINE,
+            source,
+            IssueBuilder::new("archive.bomb")
+                .operator("archive", "decompression")
+                .description(format!(
+                    "Decompression bomb: {consumed} compressed bytes had already expanded to {produced} bytes (ratio over {}) when decompression was stopped",
+                    ctx.settings.limits.max_compression_ratio
+                )),
+        ),
+        Guard::TooLarge { produced } => ctx.error(
+            "ModelScan",
+            source,
+            ErrorCategory::LimitExceeded,
+            format!("max_decompressed_bytes: stopped after {produced} decompressed bytes; the rest was not scanned"),
+        ),
+    }
+}
+
+/// Read a guarded stream fully into memory (for formats that need random access).
+fn read_all_guarded<R: Read>(
+    ctx: &mut ScanCtx<'_>,
+    source: &Source,
+    mut r: Guarded<R>,
+) -> Option<Vec<u8>> {
+    let cap = ctx.settings.limits.max_in_memory_bytes;
+    let mut out = Vec::new();
+    let res = (&mut r).take(cap + 1).read_to_end(&mut out);
+    if let Some(g) = r.tripped.get() {
+        report_guard(ctx, source, g);
+        return None;
+    }
+    if let Err(e) = res {
+        ctx.error("ModelScan", source, ErrorCategory::Malformed, format!("decompression failed: {e}"));
+        return None;
+    }
+    if out.len() as u64 > cap {
+        ctx.error(
+            "ModelScan",
+            source,
+            ErrorCategory::LimitExceeded,
+            format!("max_in_memory_bytes: decompressed member larger than {cap} bytes was not scanned"),
+        );
+        return None;
+    }
+    Some(out)
+}
+
+/// Name of what a compressed file holds: `model.pkl.gz` -> `model.pkl`.
+fn inner_name(outer: &str) -> String {
+    let leaf = detect::file_name(outer);
+    let lower = leaf.to_ascii_lowercase();
+    for ext in [".gz", ".tgz", ".bz2", ".xz", ".lzma", ".zst", ".z", ".zlib"] {
+        if lower.ends_with(ext) && leaf.len() > ext.len() {
+            let stem = leaf.get(..leaf.len() - ext.len()).unwrap_or(leaf);
+            return if ext == ".tgz" { format!("{stem}.tar") } else { stem.to_string() };
+        }
+    }
+    if detect::extension(leaf).is_empty() {
+        "<decompressed>".into()
+    } else {
+        leaf.to_string()
+    }
+}
+
+/// A single compressed stream: pickles (joblib, `.pkl.gz`) are walked as a stream with no
+/// copy; tar is expanded as a stream; anything else is decompressed into memory and detected.
+pub fn scan_compressed(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob, format: Format) {
+    let child = source.child(inner_name(source.leaf_name()));
+    // Peek at the decompressed head to decide.
+    let head = match guarded_decoder(ctx, format, blob.reader()) {
+        Ok(mut d) => {
+            let mut h = Vec::new();
+            let _ = (&mut d).take(detect::HEAD_LEN as u64).read_to_end(&mut h);
+            if let Some(g) = d.tripped.get() {
+                report_guard(ctx, &child, g);
+                return;
+            }
+            h
+        }
+        Err(e) => {
+            super::report_error(ctx, "ModelScan", source, e);
+            return;
+        }
+    };
+    if head.is_empty() {
+        ctx.error("ModelScan", source, ErrorCategory::Malformed, format!("{}: the stream is empty or corrupt", format.name()));
+        return;
+    }
+    let inner = detect::sniff(&head, &[], u64::MAX);
+    let decoder = match guarded_decoder(ctx, format, blob.reader()) {
+        Ok(d) => d,
+        Err(e) => {
+            super::report_error(ctx, "ModelScan", source, e);
+            return;
+        }
+    };
+    match inner {
+        Format::Pickle => {
+            ctx.out.scanned.push(child.clone());
+            let tripped = decoder.tripped.clone();
+            let scanner = pickle::scanner_name_for(child.leaf_name());
+            let res = pickle::scan_stream(scanner, &child, decoder, StreamKind::Multiple, 0, None, ctx);
+            if let Some(g) = tripped.get() {
+                report_guard(ctx, &child, g);
+            } else if let Err(e) = res {
+                super::report_error(ctx, "pickle", &child, e);
+            }
+        }
+        Format::Tar => {
+            let tripped = decoder.tripped.clone();
+            scan_tar_stream(ctx, &child, decoder);
+            if let Some(g) = tripped.get() {
+                report_guard(ctx, &child, g);
+            }
+        }
+        _ => {
+            if let Some(bytes) = read_all_guarded(ctx, &child, decoder) {
+                ctx.scan_embedded(child, Blob::from_vec(bytes));
+            }
+        }
+    }
+}
+
+/// Every member of a zip, read the way PyTorch reads archives (the central directory; flag,
+/// CRC and name mismatches do not stop the scan, each is reported).
+pub fn scan_zip(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob, head: &[u8]) {
+    let dir = match zipdir::read_directory(blob, ctx.settings.limits.max_archive_members) {
+        Ok(d) => d,
+        Err(e) => {
+            // A pickle that merely ends with "PK\x05\x06" bytes, or a broken zip: if the content
+            // looks like a pickle, scan it as one; otherwise the zip could not be read.
+            if crate::scanners::pickle::opcodes::looks_like_pickle(head) {
+                super::scan_leaf(ctx, Item { source: source.clone(), blob: blob.clone(), format: Format::Pickle, head: head.to_vec() });
+            } else {
+                ctx.error("ModelScan", source, ErrorCategory::Malformed, format!("zip: {e}"));
+            }
+            return;
+        }
+    };
+    for a in &dir.anomalies {
+        ctx.issue(
+            ENGINE,
+            source,
+            IssueBuilder::new("archive.zip-anomaly")
+                .operator("zip", "structure")
+                .description(format!("Zip structure anomaly: {a}")),
+        );
+    }
+    if dir.prefix_len > 0 {
+        // The bytes before the archive are another file (a pickle/zip polyglot): scan them too.
+        let prefix = blob.slice(0, dir.prefix_len);
+        let phead = prefix.head(detect::HEAD_LEN).unwrap_or_default();
+        let pformat = detect::sniff(&phead, &[], prefix.len());
+        if pformat != Format::Unknown {
+            ctx.issue(
+                ENGINE,
+                source,
+                IssueBuilder::new("archive.polyglot")
+                    .operator("zip", "polyglot")
+                    .description(format!(
+                        "The file is both a {} ({} bytes at the start) and a zip archive; both were scanned",
+                        pformat.name(),
+                        dir.prefix_len
+                    ))
+                    .offset(0),
+            );
+            super::scan_leaf(ctx, Item { source: source.clone(), blob: prefix, format: pformat, head: phead });
+        }
+    }
+    for entry in &dir.entries {
+        if entry.is_dir() {
+            continue;
+        }
+        check_member_path(ctx, source, &entry.name, entry.is_symlink());
+        let child = source.child(entry.name.clone());
+        match member_blob(ctx, blob, entry, &child) {
+            Some(b) => ctx.scan_embedded(child, b),
+            None => {}
+        }
+    }
+}
+
+/// A member's content: a window of the archive when stored, decompressed into memory otherwise.
+fn member_blob(ctx: &mut ScanCtx<'_>, blob: &Blob, e: &ZipEntry, child: &Source) -> Option<Blob> {
+    let raw = blob.slice(e.data_offset, e.compressed_size);
+    if raw.len() < e.compressed_size {
+        ctx.error("ModelScan", child, ErrorCategory::Malformed, "zip member data runs past the end of the file");
+        return None;
+    }
+    let data: Blob = match e.method {
+        0 => raw.slice(0, e.uncompressed_size.min(raw.len())),
+        8 | 9 | 12 | 14 | 93 => {
+            let l = &ctx.settings.limits;
+            let consumed = Rc::new(Cell::new(0u64));
+            let counted = CountIn { inner: raw.reader(), count: consumed.clone() };
+            let dec: Box<dyn Read> = match e.method {
+                8 | 9 => Box::new(flate2::read::DeflateDecoder::new(counted)),
+                12 => Box::new(bzip2::read::BzDecoder::new(counted)),
+                93 => match ruzstd::decoding::StreamingDecoder::new(counted) {
+                    Ok(d) => Box::new(d),
+                    Err(err) => {
+                        ctx.error("ModelScan", child, ErrorCategory::Malformed, format!("zstd: {err}"));
+                        return None;
+                    }
+                },
+                _ => {
+                    // APPNOTE 5.8.8: 2-byte version, 2-byte props size, props, raw LZMA.
+                    let mut r = counted;
+                    let mut hdr = [0u8; 4];
+                    if r.read_exact(&mut hdr).is_err() {
+                        ctx.error("ModelScan", child, ErrorCategory::Malformed, "lzma member header truncated");
+                        return None;
+                    }
+                    let psize = usize::from(u16::from_le_bytes([hdr[2], hdr[3]]));
+                    let mut props = vec![0u8; psize.min(64)];
+                    if psize < 5 || r.read_exact(&mut props).is_err() {
+                        ctx.error("ModelScan", child, ErrorCategory::Malformed, "lzma member properties truncated");
+                        return None;
+                    }
+                    let dict = u32::from_le_bytes([props[1], props[2], props[3], props[4]]);
+                    match lzma_rust2::LzmaReader::new_with_props(r, e.uncompressed_size, props[0], dict, None) {
+                        Ok(d) => Box::new(d),
+                        Err(err) => {
+                            ctx.error("ModelScan", child, ErrorCategory::Malformed, format!("lzma: {err}"));
+                            return None;
+                        }
+                    }
+                }
+            };
+            let g = Guarded {
+                inner: dec,
+                consumed,
+                produced: 0,
+                max_out: l.max_decompressed_bytes,
+                max_ratio: l.max_compression_ratio,
+                floor: l.bomb_floor_bytes,
+                tripped: Rc::new(Cell::new(None)),
+            };
+            match read_all_guarded(ctx, child, g) {
+                Some(v) => Blob::from_vec(v),
+                None => {
+                    if e.encrypted() {
+                        ctx.error("ModelScan", child, ErrorCategory::Unsupported, "encrypted zip member could not be read");
+                    }
+                    return None;
+                }
+            }
+        }
+        m => {
+            ctx.error(
+                "ModelScan",
+                child,
+                ErrorCategory::Unsupported,
+                format!("zip member uses compression method {m}, which cannot be read; it was not scanned"),
+            );
+            return None;
+        }
+    };
+    // CRC: PyTorch's reader does not check it, Python's zipfile does. Check what we read
+    // anyway when it is cheap (compressed members are in memory; small stored ones).
+    if matches!(data, Blob::Memory(_)) || data.len() <= 16 << 20 {
+        if let Ok(Some(bytes)) = data.to_vec_capped(ctx.settings.limits.max_in_memory_bytes) {
+            let mut crc = flate2::Crc::new();
+            crc.update(&bytes);
+            if crc.sum() != e.crc32 {
+                ctx.issue(
+                    ENGINE,
+                    child,
+                    IssueBuilder::new("archive.zip-anomaly")
+                        .operator("zip", "crc")
+                        .description(format!(
+                            "Zip structure anomaly: member {} has a wrong CRC-32 (Python's zipfile refuses it, torch.load reads it); it was scanned",
+                            e.name
+                        )),
+                );
+            } else if e.encrypted() {
+                ctx.issue(
+                    ENGINE,
+                    child,
+                    IssueBuilder::new("archive.zip-anomaly")
+                        .operator("zip", "encryption-flag")
+                        .description(format!(
+                            "Zip structure anomaly: member {} is flagged as encrypted but is not (scanners that honour the flag skip it); it was scanned",
+                            e.name
+                        )),
+                );
+            }
+        }
+    }
+    Some(data)
+}
+
+/// Member names that are absolute or climb out with `..`.
+fn check_member_path(ctx: &mut ScanCtx<'_>, source: &Source, name: &str, symlink_hint: bool) {
+    let n = name.replace('\\', "/");
+    let absolute = n.starts_with('/') || n.get(1..3) == Some(":/");
+    let climbs = escapes(&n);
+    if absolute || climbs {
+        ctx.issue(
+            ENGINE,
+            source,
+            IssueBuilder::new("archive.path-traversal")
+                .severity(Severity::High)
+                .operator("archive", "path")
+                .description(format!(
+                    "Archive member {name:?} {} the extraction folder{}",
+                    if absolute { "has an absolute path outside" } else { "climbs out of" },
+                    if symlink_hint { " (symlink)" } else { "" }
+                )),
+        );
+    }
+}
+
+/// Whether a relative path climbs above its start once `..` components are applied.
+fn escapes(path: &str) -> bool {
+    let mut depth: i64 = 0;
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                depth -= 1;
+                if depth < 0 {
+                    return true;
+                }
+            }
+            _ => depth += 1,
+        }
+    }
+    false
+}
+
+/// A tar archive on disk or in memory: members are windows of it.
+pub fn scan_tar_blob(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob) {
+    scan_tar(ctx, source, blob.reader(), Some(blob));
+}
+
+/// A tar archive coming from a decompressor: members are read into memory.
+pub fn scan_tar_stream<R: Read>(ctx: &mut ScanCtx<'_>, source: &Source, r: R) {
+    scan_tar(ctx, source, r, None);
+}
+
+fn scan_tar<R: Read>(ctx: &mut ScanCtx<'_>, source: &Source, r: R, whole: Option<&Blob>) {
+    let mut archive = tar::Archive::new(r);
+    let entries = match archive.entries() {
+        Ok(e) => e,
+        Err(e) => {
+            ctx.error("ModelScan", source, ErrorCategory::Malformed, format!("tar: {e}"));
+            return;
+        }
+    };
+    let mut links: Vec<String> = Vec::new();
+    let mut count = 0u64;
+    for entry in entries {
+        count += 1;
+        if count > ctx.settings.limits.max_archive_members {
+            ctx.error("ModelScan", source, ErrorCategory::LimitExceeded, "max_archive_members: the rest of the tar was not scanned");
+            return;
+        }
+        let mut entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                ctx.error("ModelScan", source, ErrorCategory::Malformed, format!("tar: {e}"));
+                return;
+            }
+        };
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let kind = entry.header().entry_type();
+        check_member_path(ctx, source, &name, false);
+        let norm = name.trim_start_matches("./").trim_end_matches('/').to_string();
+        if let Some(l) = links.iter().find(|l| norm.starts_with(&format!("{l}/"))) {
+            ctx.issue(
+                ENGINE,
+                source,
+                IssueBuilder::new("archive.path-traversal")
+                    .operator("archive", "symlink")
+                    .description(format!("Archive member {name:?} is written through the symlink member {l:?}")),
+            );
+        }
+        if kind.is_symlink() || kind.is_hard_link() {
+            let target = entry
+                .link_name_bytes()
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
+            let parent = norm.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
+            let joined = if target.starts_with('/') || kind.is_hard_link() {
+                target.clone()
+            } else if parent.is_empty() {
+                target.clone()
+            } else {
+                format!("{parent}/{target}")
+            };
+            if target.starts_with('/') || escapes(&joined) {
+                ctx.issue(
+                    ENGINE,
+                    source,
+                    IssueBuilder::new("archive.path-traversal")
+                        .operator("archive", if kind.is_symlink() { "symlink" } else { "hardlink" })
+                        .description(format!(
+                            "Archive {} member {name:?} points outside the archive (to {target:?})",
+                            if kind.is_symlink() { "symlink" } else { "hardlink" }
+                        )),
+                );
+            }
+            links.push(norm);
+            continue;
+        }
+        if !kind.is_file() && !matches!(kind, tar::EntryType::Continuous | tar::EntryType::GNUSparse) {
+            continue;
+        }
+        let child = source.child(name.clone());
+        let size = entry.size();
+        let member = match whole {
+            Some(b) => Some(b.slice(entry.raw_file_position(), size)),
+            None => {
+                if size > ctx.settings.limits.max_in_memory_bytes {
+                    ctx.error("ModelScan", &child, ErrorCategory::LimitExceeded, "max_in_memory_bytes: tar member too large to scan from a compressed stream");
+                    None
+                } else {
+                    let mut v = Vec::new();
+                    match (&mut entry).take(size).read_to_end(&mut v) {
+                        Ok(_) => Some(Blob::from_vec(v)),
+                        Err(e) => {
+                            ctx.error("ModelScan", &child, ErrorCategory::Malformed, format!("tar member: {e}"));
+                            None
+                        }
+                    }
+                }
+            }
+        };
+        if let Some(b) = member {
+            ctx.scan_embedded(child, b);
+        }
+    }
+}
+
+/// 7z archives: each member decompressed into memory (capped) and scanned.
+pub fn scan_7z(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob) {
+    let reader = sevenz_rust2::ArchiveReader::new(blob.reader(), sevenz_rust2::Password::empty());
+    let mut reader = match reader {
+        Ok(r) => r,
+        Err(e) => {
+            ctx.error("ModelScan", source, ErrorCategory::Malformed, format!("7z: {e}"));
+            return;
+        }
+    };
+    let cap = ctx.settings.limits.max_in_memory_bytes;
+    let mut members: Vec<(String, Result<Vec<u8>, String>)> = Vec::new();
+    let max = ctx.settings.limits.max_archive_members;
+    let res = reader.for_each_entries(|entry, r| {
+        if entry.is_directory() {
+            return Ok(true);
+        }
+        if members.len() as u64 >= max {
+            return Ok(false);
+        }
+        let mut v = Vec::new();
+        let got = r.take(cap + 1).read_to_end(&mut v);
+        let item = match got {
+            Ok(_) if v.len() as u64 > cap => Err("member larger than max_in_memory_bytes".to_string()),
+            Ok(_) => Ok(v),
+            Err(e) => Err(e.to_string()),
+        };
+        members.push((entry.name().to_string(), item));
+        Ok(true)
+    });
+    for (name, data) in members {
+        check_member_path(ctx, source, &name, false);
+        let child = source.child(name);
+        match data {
+            Ok(v) => ctx.scan_embedded(child, Blob::from_vec(v)),
+            Err(e) => ctx.error("ModelScan", &child, ErrorCategory::LimitExceeded, e),
+        }
+    }
+    if let Err(e) = res {
+        ctx.error("ModelScan", source, ErrorCategory::Malformed, format!("7z: {e}"));
+    }
+    let _ = SkipCategory::BadZip;
+}

@@ -1,0 +1,473 @@
+//! Keras HDF5 files (`.h5`, `.hdf5`, `.weights.h5`, any file with the HDF5 signature): the
+//! root attributes `model_config` and `training_config` (JSON, stored as variable-length
+//! strings, fixed-length strings or the bytes old Keras wrote) go to the config walker, and the
+//! group tree is walked for references that make a loader touch other files: external links,
+//! external raw-data storage and virtual datasets. Dataset contents are never read.
+//!
+//! The file is parsed with `hdf5-reader` from bytes held in memory (capped by
+//! `max_in_memory_bytes`), never memory-mapped: a file truncated under a mapping raises SIGBUS.
+
+use super::config::Walker;
+use super::{read_capped, report_findings};
+use crate::error::ScanError;
+use crate::findings::{ErrorCategory, Severity, Source};
+use crate::limits::LimitHit;
+use crate::scanners::{IssueBuilder, Item, ScanCtx, Scanner};
+use crate::engine::detect::Format;
+use hdf5_reader::messages::HdfMessage;
+use hdf5_reader::messages::datatype::{Datatype, StringSize, VarLenKind};
+use hdf5_reader::{Attribute, ExternalLinkResolver, Hdf5File, OpenOptions};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+pub const EXTERNAL_RULE: &str = "keras.hdf5-external-reference";
+
+pub struct H5Scanner;
+
+const NAME: &str = "modelscan.scanners.H5LambdaDetectScan";
+const SCAN_NAME: &str = "hdf5";
+
+/// Most groups and datasets visited in one file.
+const MAX_OBJECTS: usize = 200_000;
+
+impl Scanner for H5Scanner {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn scan_name(&self) -> &'static str {
+        SCAN_NAME
+    }
+    fn accepts(&self, item: &Item) -> bool {
+        item.format == Format::Hdf5
+    }
+    fn scan(&self, item: &Item, ctx: &mut ScanCtx<'_>) -> Result<(), ScanError> {
+        let bytes: Arc<[u8]> = Arc::from(read_capped(item, ctx)?);
+        let links = Arc::new(LinkRecorder::default());
+        let options = OpenOptions::default()
+            .with_external_link_resolver(links.clone())
+            .with_chunk_cache_bytes(0)
+            .with_max_read_bytes(1 << 20);
+        let file = Hdf5File::from_shared_bytes_with_options(bytes.clone(), options)
+            .map_err(|e| malformed(&e))?;
+        let root = file.root_group().map_err(|e| malformed(&e))?;
+        let attributes = root.attributes().map_err(|e| malformed(&e))?;
+        let offset_size = file.superblock().offset_size;
+        for key in ["model_config", "training_config"] {
+            let Some(attr) = attributes.iter().find(|a| a.name == key) else {
+                continue;
+            };
+            let text = attribute_text(attr, &bytes, offset_size).map_err(|reason| {
+                ScanError::malformed("hdf5", None, format!("attribute '{key}': {reason}"))
+            })?;
+            let value: serde_json::Value = match serde_json::from_str(&text) {
+                Ok(v) => v,
+                Err(e) => {
+                    ctx.error(
+                        SCAN_NAME,
+                        &item.source,
+                        ErrorCategory::JsonDecode,
+                        format!("Not a valid JSON data (attribute '{key}': {e})"),
+                    );
+                    continue;
+                }
+            };
+            let mut walker = Walker::new(ctx.settings);
+            let walked = walker.walk(&value);
+            report_findings(ctx, NAME, &item.source, walker.findings);
+            walked?;
+        }
+        walk_tree(&file, &links, ctx, &item.source)
+    }
+}
+
+fn malformed(e: &hdf5_reader::error::Error) -> ScanError {
+    ScanError::malformed("hdf5", None, e.to_string())
+}
+
+/// The text of a string attribute, however Keras and h5py stored it.
+fn attribute_text(attr: &Attribute, file: &[u8], offset_size: u8) -> Result<String, String> {
+    if let Some(first) = attr.decoded_strings.as_ref().and_then(|s| s.first()) {
+        return Ok(first.clone());
+    }
+    match &attr.datatype {
+        Datatype::String {
+            size: StringSize::Fixed(_),
+            ..
+        } => {
+            if attr.shape.is_empty() {
+                attr.read_string().map_err(|e| e.to_string())
+            } else {
+                first_string(attr.read_strings().map_err(|e| e.to_string())?)
+            }
+        }
+        Datatype::String {
+            size: StringSize::Variable,
+            ..
+        } => {
+            if attr.shape.is_empty() {
+                attr.read_vlen_string(file, offset_size).map_err(|e| e.to_string())
+            } else {
+                first_string(
+                    attr.read_vlen_strings(file, offset_size)
+                        .map_err(|e| e.to_string())?,
+                )
+            }
+        }
+        Datatype::VarLen {
+            kind: VarLenKind::String,
+            ..
+        } => attr.read_string().map_err(|e| e.to_string()),
+        // Raw bytes (an opaque or uint8 array) holding the JSON text.
+        Datatype::FixedPoint { size: 1, .. } | Datatype::Opaque { .. } => {
+            Ok(String::from_utf8_lossy(&attr.raw_data).into_owned())
+        }
+        other => Err(format!("not a string ({other:?})")),
+    }
+}
+
+fn first_string(v: Vec<String>) -> Result<String, String> {
+    v.into_iter()
+        .next()
+        .ok_or_else(|| "empty string array".to_string())
+}
+
+/// Records the targets of external links instead of opening them: `hdf5-reader` asks the
+/// resolver for every external link it meets while listing a group, compact or dense.
+#[derive(Default)]
+struct LinkRecorder {
+    current_group: Mutex<String>,
+    found: Mutex<Vec<(String, String)>>,
+}
+
+impl ExternalLinkResolver for LinkRecorder {
+    fn resolve_external_link(
+        &self,
+        filename: &str,
+    ) -> hdf5_reader::error::Result<Option<Hdf5File>> {
+        let group = self
+            .current_group
+            .lock()
+            .map(|g| g.clone())
+            .unwrap_or_default();
+        if let Ok(mut found) = self.found.lock() {
+            if found.len() < 10_000 {
+                found.push((group, filename.to_string()));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// A path that leaves the model's folder: absolute, or climbing with `..`.
+fn escapes(path: &str) -> bool {
+    path.starts_with('/')
+        || path.starts_with('\\')
+        || path.get(1..3) == Some(":\\")
+        || path.get(1..3) == Some(":/")
+        || path.split(['/', '\\']).any(|c| c == "..")
+}
+
+fn external_issue(
+    ctx: &mut ScanCtx<'_>,
+    source: &Source,
+    operator: &str,
+    target: &str,
+    description: String,
+    effect: &str,
+) {
+    let severity = if escapes(target) {
+        Severity::High
+    } else {
+        Severity::Medium
+    };
+    ctx.issue(
+        NAME,
+        source,
+        IssueBuilder::new(EXTERNAL_RULE)
+            .operator("HDF5", operator)
+            .severity(severity)
+            .description(description)
+            .why(format!(
+                "{effect} Target: '{}'{}.",
+                target.escape_debug(),
+                if escapes(target) {
+                    ", outside the model's folder"
+                } else {
+                    ""
+                }
+            )),
+    );
+}
+
+/// Walk every group and dataset (each once, whatever the hard links) for external links,
+/// external raw-data files and virtual datasets.
+fn walk_tree(
+    file: &Hdf5File,
+    links: &LinkRecorder,
+    ctx: &mut ScanCtx<'_>,
+    source: &Source,
+) -> Result<(), ScanError> {
+    let root = file.root_group().map_err(|e| malformed(&e))?;
+    let max_depth = ctx.settings.limits.max_nesting_depth;
+    let sb = file.superblock();
+    let (offset_size, length_size) = (sb.offset_size, sb.length_size);
+    let mut visited: HashSet<u64> = HashSet::new();
+    visited.insert(root.address());
+    let mut stack = vec![(root, "/".to_string(), 0u32)];
+    let mut result = Ok(());
+    while let Some((group, path, depth)) = stack.pop() {
+        ctx.budget.check_time()?;
+        if visited.len() > MAX_OBJECTS {
+            result = Err(ScanError::Limit(LimitHit {
+                limit: "max_objects",
+                detail: format!("more than {MAX_OBJECTS} HDF5 groups and datasets"),
+            }));
+            break;
+        }
+        if let Ok(mut g) = links.current_group.lock() {
+            g.clone_from(&path);
+        }
+        let (groups, datasets) = match group.member_names() {
+            Ok(m) => m,
+            Err(e) => {
+                result = Err(tree_error(ctx, source, &path, &e));
+                break;
+            }
+        };
+        for name in datasets {
+            let child_path = join(&path, &name);
+            let dataset = match group.dataset(&name) {
+                Ok(d) => d,
+                Err(e) => {
+                    result = Err(tree_error(ctx, source, &child_path, &e));
+                    break;
+                }
+            };
+            if !visited.insert(dataset.address()) {
+                continue;
+            }
+            let header = match file.get_or_parse_header(dataset.address()) {
+                Ok(h) => h,
+                Err(e) => {
+                    result = Err(malformed(&e));
+                    break;
+                }
+            };
+            for msg in &header.messages {
+                if let HdfMessage::ExternalFiles(ext) = msg {
+                    let heap = hdf5_reader::local_heap::LocalHeap::parse_at_storage(
+                        file.storage(),
+                        ext.heap_address,
+                        offset_size,
+                        length_size,
+                    );
+                    for slot in ext.slots.iter().take(64) {
+                        let target = heap
+                            .as_ref()
+                            .ok()
+                            .and_then(|h| h.get_string_storage(slot.name_offset, file.storage()).ok())
+                            .unwrap_or_else(|| "<unreadable name>".to_string());
+                        external_issue(
+                            ctx,
+                            source,
+                            "ExternalStorage",
+                            &target,
+                            format!(
+                                "HDF5 dataset '{}' stores its data in an external file",
+                                child_path.escape_debug()
+                            ),
+                            "Reading this dataset (loading the weights) reads bytes of another \
+                             file on the loading machine into the model.",
+                        );
+                    }
+                }
+            }
+        }
+        if result.is_err() {
+            break;
+        }
+        if depth >= max_depth {
+            if !groups.is_empty() {
+                result = Err(ScanError::Limit(LimitHit {
+                    limit: "max_nesting_depth",
+                    detail: format!("HDF5 groups nested deeper than {max_depth} levels"),
+                }));
+                break;
+            }
+            continue;
+        }
+        for name in groups {
+            let child_path = join(&path, &name);
+            match group.group(&name) {
+                Ok(child) => {
+                    if visited.insert(child.address()) {
+                        stack.push((child, child_path, depth + 1));
+                    }
+                }
+                Err(e) => {
+                    result = Err(tree_error(ctx, source, &child_path, &e));
+                    break;
+                }
+            }
+        }
+        if result.is_err() {
+            break;
+        }
+    }
+    let found = links.found.lock().map(|f| f.clone()).unwrap_or_default();
+    for (group, target) in found {
+        external_issue(
+            ctx,
+            source,
+            "ExternalLink",
+            &target,
+            format!(
+                "HDF5 group '{}' has an external link to another file",
+                group.escape_debug()
+            ),
+            "h5py follows external links when the group is read (loading the weights), opening \
+             a file chosen by the model's author on the loading machine.",
+        );
+    }
+    result
+}
+
+/// A virtual dataset (layout class 3) maps its data from other files; `hdf5-reader` does not
+/// read that layout, which is itself worth an issue. Any other failure is an error.
+fn tree_error(
+    ctx: &mut ScanCtx<'_>,
+    source: &Source,
+    path: &str,
+    e: &hdf5_reader::error::Error,
+) -> ScanError {
+    if matches!(e, hdf5_reader::error::Error::UnsupportedLayoutClass(3)) {
+        external_issue(
+            ctx,
+            source,
+            "VirtualDataset",
+            "<virtual dataset sources>",
+            format!(
+                "HDF5 virtual dataset under '{}' maps data from other files",
+                path.escape_debug()
+            ),
+            "Reading a virtual dataset reads the source files it names on the loading machine.",
+        );
+    }
+    ScanError::malformed("hdf5", None, format!("{}: {e}", path.escape_debug()))
+}
+
+fn join(path: &str, name: &str) -> String {
+    if path.ends_with('/') {
+        format!("{path}{name}")
+    } else {
+        format!("{path}/{name}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{run, scan_file};
+    use super::*;
+
+    fn h5(path: &str) -> crate::scanners::Outcome {
+        scan_file(&H5Scanner, path, Format::Hdf5)
+    }
+
+    #[test]
+    fn benign_keras_h5_files_have_no_issue() {
+        for f in [
+            "keras/benign/sequential_k3.h5",
+            "keras/benign/custom_layer_k3.h5",
+            "keras/benign/functional_tfkeras.h5",
+            "keras/benign/config_fixed_bytes.h5",
+            "keras/benign/model.weights.h5",
+        ] {
+            let out = h5(f);
+            assert!(out.issues.is_empty(), "{f}: {:?}", out.issues);
+            assert!(out.errors.is_empty(), "{f}: {:?}", out.errors);
+        }
+    }
+
+    #[test]
+    fn keras3_h5_lambda_calling_os_system_is_critical() {
+        let out = h5("keras/malicious/lambda_os_system_k3.h5");
+        assert_eq!(out.issues.len(), 1, "{:?}", out.issues);
+        let i = &out.issues[0];
+        assert_eq!(i.rule, "keras.lambda-dangerous-code");
+        assert_eq!(i.severity, Severity::Critical);
+        assert_eq!((i.module.as_str(), i.operator.as_str()), ("Keras", "Lambda"));
+        assert_eq!(i.scanner, NAME);
+        assert!(i.why.contains("system") && i.why.contains("'preprocess'"), "{}", i.why);
+    }
+
+    #[test]
+    fn tf_keras_h5_lambdas_are_critical_in_both_string_encodings() {
+        for f in [
+            "keras/malicious/lambda_os_system_tfkeras.h5",
+            "keras/malicious/lambda_fixed_bytes_tfkeras.h5",
+            "keras/malicious/lambda_subprocess_def_tfkeras.h5",
+        ] {
+            let out = h5(f);
+            assert_eq!(out.issues.len(), 1, "{f}: {:?}", out.issues);
+            assert_eq!(out.issues[0].severity, Severity::Critical, "{f}");
+        }
+        let out = h5("keras/malicious/lambda_subprocess_def_tfkeras.h5");
+        assert!(out.issues[0].why.contains("subprocess"), "{}", out.issues[0].why);
+    }
+
+    #[test]
+    fn external_links_and_storage_are_reported_with_their_targets() {
+        let out = h5("keras/malicious/external_link.h5");
+        assert_eq!(out.issues.len(), 1, "{:?}", out.issues);
+        assert_eq!(out.issues[0].rule, EXTERNAL_RULE);
+        assert_eq!(out.issues[0].operator, "ExternalLink");
+        assert_eq!(out.issues[0].severity, Severity::High);
+        assert!(out.issues[0].why.contains("../../outside/secret.h5"));
+        assert!(out.issues[0].description.contains("/model_weights"));
+
+        let out = h5("keras/malicious/external_link_dense.h5");
+        assert_eq!(out.issues.len(), 1, "{:?}", out.issues);
+        assert!(out.issues[0].why.contains("/etc/secret.h5"));
+
+        let out = h5("keras/malicious/external_storage.h5");
+        assert_eq!(out.issues.len(), 1, "{:?}", out.issues);
+        assert_eq!(out.issues[0].operator, "ExternalStorage");
+        assert!(out.issues[0].why.contains("/etc/hostname"), "{}", out.issues[0].why);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+    }
+
+    #[test]
+    fn truncated_h5_is_a_malformed_error() {
+        let (out, result) = run(&H5Scanner, "keras/malformed/truncated.h5", Format::Hdf5);
+        assert!(out.issues.is_empty());
+        let e = result.unwrap_err();
+        assert_eq!(e.category(), ErrorCategory::Malformed);
+        assert_eq!(e.to_string(), "hdf5: I/O error: failed to fill whole buffer");
+    }
+
+    #[test]
+    fn bad_model_config_json_is_a_json_decode_error() {
+        let out = h5("keras/malformed/bad_model_config.h5");
+        assert!(out.issues.is_empty());
+        assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+        assert_eq!(out.errors[0].category, ErrorCategory::JsonDecode);
+        assert_eq!(
+            out.errors[0].description,
+            "Not a valid JSON data (attribute 'model_config': EOF while parsing an object at line 1 column 39)"
+        );
+    }
+
+    #[test]
+    fn a_file_over_the_memory_cap_is_a_limit_error() {
+        let mut settings = crate::settings::Settings::defaults();
+        settings.limits.max_in_memory_bytes = 1000;
+        let (_, result) = super::super::tests::run_with(
+            &H5Scanner,
+            "keras/benign/sequential_k3.h5",
+            Format::Hdf5,
+            &settings,
+        );
+        let e = result.unwrap_err();
+        assert_eq!(e.category(), ErrorCategory::LimitExceeded);
+    }
+}

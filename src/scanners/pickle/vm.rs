@@ -1,0 +1,1893 @@
+//! A static pickle VM that follows CPython's C unpickler (`Modules/_pickle.c`), not
+//! `pickletools`: a real stack with mark fences, a memo keyed as `_Unpickler_MemoPut` keys it, every
+//! opcode of protocols 0-5, several pickles per stream. Nothing is ever imported or called:
+//! imports become `Global` values judged by `policy`, and calls (REDUCE, NEWOBJ, NEWOBJ_EX, OBJ,
+//! INST) become `Obj` nodes recorded with the callable they act on, so the rules can look at what
+//! is called with what. A few pure functions are evaluated because real files depend on them
+//! (`_codecs.encode` for protocol 2 bytes, base64/zlib decoders that feed nested payloads).
+//!
+//! The VM reads its input once, as a stream; payloads larger than `max_kept_operand_bytes` are
+//! skipped, not copied, so memory stays flat on multi-GB pickles. Findings are collected as
+//! `VmFinding`s for the scanner (`mod.rs`) to report; a parse error stops the walk but keeps
+//! every finding made before it.
+
+use super::opcodes::Op;
+use super::policy::{self, Verdict};
+use crate::findings::{ImportRecord, Severity};
+use crate::limits::{Budget, LimitHit};
+use crate::settings::Settings;
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Read};
+use std::rc::Rc;
+
+/// Most items kept per container; the rest only leave a trace in `overflow_unsafe`.
+const MAX_ITEMS: usize = 256;
+/// Most nodes (containers and call results) per pickle before new ones become opaque.
+const MAX_NODES: usize = 4_000_000;
+/// Longest text line (protocol 0 operands) kept.
+const MAX_LINE: usize = 1 << 20;
+/// The magic number that starts a legacy (non-zip) `torch.save` file.
+pub const TORCH_LEGACY_MAGIC: i128 = 0x1950a86a20f9469cfc6c;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct VmFinding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub module: String,
+    pub operator: String,
+    pub description: Option<String>,
+    pub why: String,
+    pub offset: u64,
+}
+
+/// One import seen in the stream.
+#[derive(Debug, Clone)]
+pub struct Import {
+    /// As written in the file.
+    pub module: String,
+    pub name: String,
+    /// After `_compat_pickle` resolution.
+    pub resolved_module: String,
+    pub resolved_name: String,
+    pub verdict: Verdict,
+    pub offset: u64,
+}
+
+/// Bytes handed to a deserializer inside the pickle, to be scanned in turn.
+#[derive(Debug, Clone)]
+pub struct NestedPayload {
+    pub offset: u64,
+    pub loader: String,
+    /// The payload when it was small enough to keep.
+    pub bytes: Option<Vec<u8>>,
+    /// Where the payload lies in the stream (offset, length) when it was too large to keep.
+    pub range: Option<(u64, u64)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallKind {
+    Reduce,
+    NewObj,
+    NewObjEx,
+    Obj,
+    Inst,
+}
+
+#[derive(Debug, Clone)]
+enum V {
+    None,
+    Bool(bool),
+    Int(i128),
+    BigInt,
+    Float,
+    Str(Rc<str>),
+    Bytes(Rc<[u8]>),
+    /// A string or bytes operand too large to keep: where it is in the stream and its length.
+    Big(u64, u64),
+    Global(u32),
+    Node(u32),
+    Tuple(Rc<[V]>),
+    PersId,
+    Buffer,
+    /// Something the VM does not model (a node past the budget, an unresolved extension).
+    Opaque,
+}
+
+#[derive(Debug)]
+enum Node {
+    List(Vec<V>),
+    Dict(Vec<(V, V)>),
+    Set(Vec<V>),
+    Obj {
+        callee: V,
+        args: V,
+        state: Option<V>,
+    },
+}
+
+/// Per-pickle state: a fresh memo and stack for each pickle in the stream.
+struct State {
+    stack: Vec<V>,
+    marks: Vec<usize>,
+    memo: HashMap<u64, V>,
+    nodes: Vec<Node>,
+    proto: u8,
+    saw_proto: bool,
+    frame_end: Option<u64>,
+}
+
+impl State {
+    fn new() -> State {
+        State {
+            stack: Vec::new(),
+            marks: Vec::new(),
+            memo: HashMap::new(),
+            nodes: Vec::new(),
+            proto: 0,
+            saw_proto: false,
+            frame_end: None,
+        }
+    }
+
+    fn fence(&self) -> usize {
+        self.marks.last().copied().unwrap_or(0)
+    }
+}
+
+/// Streaming input with position tracking.
+pub struct Input<R: Read> {
+    r: BufReader<R>,
+    pos: u64,
+}
+
+impl<R: Read> Input<R> {
+    pub fn new(r: R) -> Input<R> {
+        Input {
+            r: BufReader::with_capacity(64 * 1024, r),
+            pos: 0,
+        }
+    }
+
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Next byte, or None at the end of the stream.
+    fn peek(&mut self) -> Result<Option<u8>, String> {
+        let buf = self.r.fill_buf().map_err(|e| e.to_string())?;
+        Ok(buf.first().copied())
+    }
+
+    fn byte(&mut self) -> Result<Option<u8>, String> {
+        let b = self.peek()?;
+        if b.is_some() {
+            self.r.consume(1);
+            self.pos += 1;
+        }
+        Ok(b)
+    }
+
+    fn exact(&mut self, n: usize) -> Result<Vec<u8>, String> {
+        let mut v = Vec::new();
+        let got = (&mut self.r)
+            .take(n as u64)
+            .read_to_end(&mut v)
+            .map_err(|e| e.to_string())?;
+        self.pos += got as u64;
+        if got != n {
+            return Err("pickle exhausted before seeing STOP".into());
+        }
+        Ok(v)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
+        let v = self.exact(N)?;
+        let mut a = [0u8; N];
+        a.copy_from_slice(v.get(..N).unwrap_or(&[0u8; N][..]));
+        Ok(a)
+    }
+
+    fn skip(&mut self, n: u64) -> Result<(), String> {
+        let got = std::io::copy(&mut (&mut self.r).take(n), &mut std::io::sink())
+            .map_err(|e| e.to_string())?;
+        self.pos += got;
+        if got != n {
+            return Err("pickle exhausted before seeing STOP".into());
+        }
+        Ok(())
+    }
+
+    /// A payload of `n` bytes: kept when small, skipped otherwise.
+    fn payload(&mut self, n: u64, keep: u64) -> Result<Option<Vec<u8>>, String> {
+        if n <= keep {
+            let n = usize::try_from(n).map_err(|_| "length overflow".to_string())?;
+            self.exact(n).map(Some)
+        } else {
+            self.skip(n).map(|_| None)
+        }
+    }
+
+    /// A text line without its newline; None content when longer than `MAX_LINE`.
+    fn line(&mut self, what: &str) -> Result<Option<Vec<u8>>, String> {
+        let mut out = Vec::new();
+        let mut too_long = false;
+        loop {
+            let buf = self.r.fill_buf().map_err(|e| e.to_string())?;
+            if buf.is_empty() {
+                return Err(format!("no newline found when trying to read {what}"));
+            }
+            let (chunk, found) = match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => (buf.get(..i).unwrap_or(&[]), true),
+                None => (buf, false),
+            };
+            if !too_long {
+                if out.len() + chunk.len() > MAX_LINE {
+                    too_long = true;
+                    out.clear();
+                } else {
+                    out.extend_from_slice(chunk);
+                }
+            }
+            let used = chunk.len() + usize::from(found);
+            self.r.consume(used);
+            self.pos += used as u64;
+            if found {
+                break;
+            }
+        }
+        Ok(if too_long { None } else { Some(out) })
+    }
+}
+
+/// What a run over one stream produced.
+#[derive(Debug, Default)]
+pub struct VmOutcome {
+    pub findings: Vec<VmFinding>,
+    pub imports: Vec<Import>,
+    pub nested: Vec<NestedPayload>,
+    /// Parse error that stopped the walk (findings before it are kept).
+    pub error: Option<String>,
+    /// A limit that stopped the walk.
+    pub limit: Option<LimitHit>,
+    pub pickles: usize,
+    /// The stream is a legacy `torch.save` file (it starts with the magic number pickle).
+    pub torch_legacy: bool,
+    pub bytes_read: u64,
+}
+
+/// How the stream is to be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamKind {
+    /// One pickle, then stop (`pickle.load`).
+    Single,
+    /// Pickles one after another while the bytes that follow look like one.
+    Multiple,
+}
+
+pub struct Vm<'a> {
+    settings: &'a Settings,
+    budget: &'a mut Budget,
+    out: VmOutcome,
+    import_index: HashMap<(String, String), u32>,
+    reported: HashSet<(&'static str, String, String)>,
+    ext_registry: HashMap<i64, (String, String)>,
+    opcodes: u64,
+    depth: u32,
+}
+
+type R<T> = Result<T, Stop>;
+
+/// Why a pickle walk ended early.
+enum Stop {
+    Parse(String),
+    Limit(LimitHit),
+}
+
+impl From<String> for Stop {
+    fn from(s: String) -> Stop {
+        Stop::Parse(s)
+    }
+}
+
+impl From<LimitHit> for Stop {
+    fn from(h: LimitHit) -> Stop {
+        Stop::Limit(h)
+    }
+}
+
+fn parse<T>(msg: impl Into<String>) -> R<T> {
+    Err(Stop::Parse(msg.into()))
+}
+
+impl<'a> Vm<'a> {
+    pub fn new(settings: &'a Settings, budget: &'a mut Budget) -> Vm<'a> {
+        Vm {
+            settings,
+            budget,
+            out: VmOutcome::default(),
+            import_index: HashMap::new(),
+            reported: HashSet::new(),
+            ext_registry: HashMap::new(),
+            opcodes: 0,
+            depth: 0,
+        }
+    }
+
+    /// Walk every pickle in the stream.
+    pub fn run<Rd: Read>(mut self, input: &mut Input<Rd>, kind: StreamKind) -> VmOutcome {
+        let mut legacy_left: Option<u32> = None;
+        loop {
+            let start = input.position();
+            match self.run_pickle(input) {
+                Ok(top) => {
+                    self.out.pickles += 1;
+                    if self.out.pickles == 1 && matches!(top, V::Int(TORCH_LEGACY_MAGIC)) {
+                        // magic, protocol version, sys_info, the object, storage keys; then raw
+                        // storage bytes that are not pickles (torch/serialization.py _legacy_save).
+                        self.out.torch_legacy = true;
+                        legacy_left = Some(4);
+                    }
+                }
+                Err(Stop::Parse(e)) => {
+                    // A stream that does not start like a pickle after a complete one is trailing
+                    // data, which pickle.load never reads.
+                    if self.out.pickles > 0 && input.position() <= start + 1 && !self.out.torch_legacy {
+                        break;
+                    }
+                    self.out.error = Some(e);
+                    break;
+                }
+                Err(Stop::Limit(h)) => {
+                    self.out.limit = Some(h);
+                    break;
+                }
+            }
+            if kind == StreamKind::Single {
+                break;
+            }
+            if let Some(left) = legacy_left.as_mut() {
+                if *left == 0 {
+                    break;
+                }
+                *left -= 1;
+            }
+            match input.peek() {
+                Ok(Some(b)) if legacy_left.is_some() || starts_pickle(b) => continue,
+                _ => break,
+            }
+        }
+        self.out.bytes_read = input.position();
+        self.out
+    }
+
+    fn finding(
+        &mut self,
+        rule: &'static str,
+        severity: Severity,
+        module: &str,
+        operator: &str,
+        why: String,
+        offset: u64,
+    ) {
+        self.finding_with(rule, severity, module, operator, None, why, offset);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finding_with(
+        &mut self,
+        rule: &'static str,
+        severity: Severity,
+        module: &str,
+        operator: &str,
+        description: Option<String>,
+        why: String,
+        offset: u64,
+    ) {
+        // One issue per rule and (module, name) per file, as ModelScan reports one per global.
+        if !self
+            .reported
+            .insert((rule, module.to_string(), operator.to_string()))
+        {
+            return;
+        }
+        self.out.findings.push(VmFinding {
+            rule,
+            severity,
+            module: module.to_string(),
+            operator: operator.to_string(),
+            description,
+            why,
+            offset,
+        });
+    }
+
+    fn run_pickle<Rd: Read>(&mut self, input: &mut Input<Rd>) -> R<V> {
+        let mut st = State::new();
+        let keep = self.settings.limits.max_kept_operand_bytes;
+        let limits = &self.settings.limits;
+        let (max_ops, max_stack, max_memo) = (
+            limits.max_pickle_opcodes,
+            limits.max_pickle_stack as usize,
+            limits.max_pickle_memo as usize,
+        );
+        loop {
+            let offset = input.position();
+            let Some(byte) = input.byte()? else {
+                return parse("pickle exhausted before seeing STOP");
+            };
+            let Some(op) = Op::from_byte(byte) else {
+                return parse(format!(
+                    "at position {offset}, opcode {:?} unknown",
+                    char::from(byte)
+                ));
+            };
+            self.opcodes += 1;
+            if self.opcodes > max_ops {
+                self.finding(
+                    "pickle.resource-exhaustion",
+                    Severity::Medium,
+                    "pickle",
+                    "opcodes",
+                    format!("more than {max_ops} opcodes"),
+                    offset,
+                );
+                return Err(Stop::Limit(LimitHit {
+                    limit: "max_pickle_opcodes",
+                    detail: format!("more than {max_ops} opcodes in one stream"),
+                }));
+            }
+            if self.opcodes % 65_536 == 0 {
+                self.budget.check_time()?;
+            }
+            if let Some(end) = st.frame_end {
+                if offset >= end {
+                    st.frame_end = None;
+                }
+            }
+            self.step(input, &mut st, op, offset, keep)?;
+            if let Some(end) = st.frame_end {
+                // BUILD of a joblib array wrapper reads the array data that joblib writes
+                // outside the frames; that is not an operand straddling a frame.
+                if input.position() > end && op != Op::Frame && op != Op::Build {
+                    self.finding(
+                        "pickle.anomaly",
+                        Severity::Medium,
+                        "pickle",
+                        "FRAME",
+                        format!(
+                            "the {} operand at byte {offset} runs past the end of its frame (byte {end}); \
+                             the C unpickler reads on, the Python one fails",
+                            op.name()
+                        ),
+                        offset,
+                    );
+                    st.frame_end = None;
+                }
+            }
+            if op == Op::Stop {
+                return st.stack.pop().ok_or_else(|| {
+                    Stop::Parse("unpickling stack underflow".into())
+                });
+            }
+            if st.stack.len() > max_stack || st.memo.len() > max_memo {
+                let what = if st.stack.len() > max_stack { "stack" } else { "memo" };
+                self.finding(
+                    "pickle.resource-exhaustion",
+                    Severity::Medium,
+                    "pickle",
+                    what,
+                    format!("the pickle {what} grows past {} entries", max_stack.max(max_memo)),
+                    offset,
+                );
+                return Err(Stop::Limit(LimitHit {
+                    limit: if what == "stack" { "max_pickle_stack" } else { "max_pickle_memo" },
+                    detail: format!("pickle {what} larger than the limit"),
+                }));
+            }
+        }
+    }
+
+    fn pop(&self, st: &mut State) -> R<V> {
+        if st.stack.len() <= st.fence() {
+            return parse("unpickling stack underflow");
+        }
+        st.stack.pop().ok_or_else(|| Stop::Parse("unpickling stack underflow".into()))
+    }
+
+    fn pop_mark(&self, st: &mut State) -> R<Vec<V>> {
+        let Some(mark) = st.marks.pop() else {
+            return parse("could not find MARK");
+        };
+        if mark > st.stack.len() {
+            return parse("could not find MARK");
+        }
+        Ok(st.stack.split_off(mark))
+    }
+
+    fn top(&self, st: &State) -> R<V> {
+        if st.stack.len() <= st.fence() {
+            return parse("unpickling stack underflow");
+        }
+        st.stack.last().cloned().ok_or_else(|| Stop::Parse("unpickling stack underflow".into()))
+    }
+
+    fn new_node(&self, st: &mut State, n: Node) -> V {
+        if st.nodes.len() >= MAX_NODES {
+            return V::Opaque;
+        }
+        st.nodes.push(n);
+        V::Node((st.nodes.len() - 1) as u32)
+    }
+
+    fn bytes_value(&self, data: Option<Vec<u8>>, end: u64, len: u64) -> V {
+        match data {
+            Some(d) => V::Bytes(Rc::from(d.into_boxed_slice())),
+            None => V::Big(end.saturating_sub(len), len),
+        }
+    }
+
+    fn str_value(&self, data: Option<Vec<u8>>, end: u64, len: u64) -> V {
+        match data {
+            Some(d) => V::Str(Rc::from(String::from_utf8_lossy(&d).as_ref())),
+            None => V::Big(end.saturating_sub(len), len),
+        }
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn step<Rd: Read>(
+        &mut self,
+        input: &mut Input<Rd>,
+        st: &mut State,
+        op: Op,
+        offset: u64,
+        keep: u64,
+    ) -> R<()> {
+        match op {
+            Op::Proto => {
+                let [p] = input.array::<1>()?;
+                if p > 5 {
+                    return parse(format!("unsupported pickle protocol: {p}"));
+                }
+                if st.saw_proto {
+                    self.finding(
+                        "pickle.anomaly",
+                        Severity::Medium,
+                        "pickle",
+                        "PROTO",
+                        format!("a second PROTO opcode at byte {offset}: no pickler writes one"),
+                        offset,
+                    );
+                } else if offset != 0 && st.stack.is_empty() && self.out.pickles == 0 && false {
+                    // (a PROTO that is not first is reported below by the stack check)
+                } else if !st.stack.is_empty() || !st.memo.is_empty() {
+                    self.finding(
+                        "pickle.anomaly",
+                        Severity::Medium,
+                        "pickle",
+                        "PROTO",
+                        format!("PROTO at byte {offset} after other opcodes"),
+                        offset,
+                    );
+                }
+                st.saw_proto = true;
+                st.proto = p;
+            }
+            Op::Frame => {
+                let n = u64::from_le_bytes(input.array::<8>()?);
+                if st.frame_end.is_some_and(|end| offset < end) {
+                    self.finding(
+                        "pickle.anomaly",
+                        Severity::Medium,
+                        "pickle",
+                        "FRAME",
+                        format!("a FRAME opcode at byte {offset} inside the previous frame"),
+                        offset,
+                    );
+                }
+                st.frame_end = input.position().checked_add(n);
+            }
+            Op::Stop => {}
+            Op::Mark => st.marks.push(st.stack.len()),
+            Op::Pop => {
+                if st.marks.last() == Some(&st.stack.len()) && st.stack.len() <= st.fence() {
+                    st.marks.pop();
+                } else {
+                    self.pop(st)?;
+                }
+            }
+            Op::PopMark => {
+                self.pop_mark(st)?;
+            }
+            Op::Dup => {
+                let v = self.top(st)?;
+                st.stack.push(v);
+            }
+            Op::None => st.stack.push(V::None),
+            Op::NewTrue => st.stack.push(V::Bool(true)),
+            Op::NewFalse => st.stack.push(V::Bool(false)),
+            Op::Int => {
+                let line = input.line("stringnl")?.unwrap_or_default();
+                let text = String::from_utf8_lossy(&line);
+                let t = text.trim();
+                let v = match t {
+                    "01" => V::Bool(true),
+                    "00" => V::Bool(false),
+                    _ => match t.parse::<i128>() {
+                        Ok(i) => V::Int(i),
+                        Err(_) if !t.is_empty() && t.trim_start_matches(['-', '+']).chars().all(|c| c.is_ascii_digit()) => V::BigInt,
+                        Err(_) => return parse(format!("invalid literal for int(): {t:?}")),
+                    },
+                };
+                st.stack.push(v);
+            }
+            Op::Long => {
+                let line = input.line("stringnl")?.unwrap_or_default();
+                let text = String::from_utf8_lossy(&line);
+                let t = text.trim().trim_end_matches('L');
+                let v = match t.parse::<i128>() {
+                    Ok(i) => V::Int(i),
+                    Err(_) if !t.is_empty() && t.trim_start_matches(['-', '+']).chars().all(|c| c.is_ascii_digit()) => V::BigInt,
+                    Err(_) => return parse(format!("invalid literal for int(): {t:?}")),
+                };
+                st.stack.push(v);
+            }
+            Op::Float => {
+                input.line("stringnl")?;
+                st.stack.push(V::Float);
+            }
+            Op::BinFloat => {
+                input.array::<8>()?;
+                st.stack.push(V::Float);
+            }
+            Op::BinInt => st.stack.push(V::Int(i128::from(i32::from_le_bytes(input.array::<4>()?)))),
+            Op::BinInt1 => st.stack.push(V::Int(i128::from(input.array::<1>()?[0]))),
+            Op::BinInt2 => st.stack.push(V::Int(i128::from(u16::from_le_bytes(input.array::<2>()?)))),
+            Op::Long1 | Op::Long4 => {
+                let n = if op == Op::Long1 {
+                    u64::from(input.array::<1>()?[0])
+                } else {
+                    let n = i32::from_le_bytes(input.array::<4>()?);
+                    if n < 0 {
+                        return parse("LONG pickle has negative byte count");
+                    }
+                    n as u64
+                };
+                if n <= 16 {
+                    let bytes = input.exact(n as usize)?;
+                    st.stack.push(V::Int(le_signed(&bytes)));
+                } else {
+                    input.skip(n)?;
+                    st.stack.push(V::BigInt);
+                }
+            }
+            Op::String => {
+                let line = input.line("stringnl")?;
+                let v = match line {
+                    None => V::Big(input.position(), 0),
+                    Some(line) => {
+                        let raw = unquote_string(&line)
+                            .ok_or_else(|| Stop::Parse("the STRING opcode argument must be quoted".into()))?;
+                        self.check_string_encoding(&raw, offset);
+                        V::Str(Rc::from(String::from_utf8_lossy(&raw).as_ref()))
+                    }
+                };
+                st.stack.push(v);
+            }
+            Op::BinString | Op::ShortBinString => {
+                let n = if op == Op::ShortBinString {
+                    u64::from(input.array::<1>()?[0])
+                } else {
+                    let n = i32::from_le_bytes(input.array::<4>()?);
+                    if n < 0 {
+                        return parse("BINSTRING pickle has negative byte count");
+                    }
+                    n as u64
+                };
+                let data = input.payload(n, keep)?;
+                if let Some(d) = &data {
+                    self.check_string_encoding(d, offset);
+                }
+                let v = self.str_value(data, input.position(), n);
+                st.stack.push(v);
+            }
+            Op::Unicode => {
+                let v = match input.line("unicodestringnl")? {
+                    Some(line) => V::Str(Rc::from(raw_unicode_escape(&line).as_str())),
+                    None => V::Big(input.position(), 0),
+                };
+                st.stack.push(v);
+            }
+            Op::ShortBinUnicode | Op::BinUnicode | Op::BinUnicode8 => {
+                let n = match op {
+                    Op::ShortBinUnicode => u64::from(input.array::<1>()?[0]),
+                    Op::BinUnicode => u64::from(u32::from_le_bytes(input.array::<4>()?)),
+                    _ => u64::from_le_bytes(input.array::<8>()?),
+                };
+                let data = input.payload(n, keep)?;
+                let v = self.str_value(data, input.position(), n);
+                st.stack.push(v);
+            }
+            Op::ShortBinBytes | Op::BinBytes | Op::BinBytes8 | Op::ByteArray8 => {
+                let n = match op {
+                    Op::ShortBinBytes => u64::from(input.array::<1>()?[0]),
+                    Op::BinBytes => u64::from(u32::from_le_bytes(input.array::<4>()?)),
+                    _ => u64::from_le_bytes(input.array::<8>()?),
+                };
+                let data = input.payload(n, keep)?;
+                let v = self.bytes_value(data, input.position(), n);
+                st.stack.push(v);
+            }
+            Op::NextBuffer => st.stack.push(V::Buffer),
+            Op::ReadonlyBuffer => {
+                self.top(st)?;
+            }
+            Op::EmptyTuple => st.stack.push(V::Tuple(Rc::from(Vec::new()))),
+            Op::Tuple => {
+                let items = self.pop_mark(st)?;
+                st.stack.push(V::Tuple(Rc::from(cap_items(items))));
+            }
+            Op::Tuple1 | Op::Tuple2 | Op::Tuple3 => {
+                let n = match op {
+                    Op::Tuple1 => 1,
+                    Op::Tuple2 => 2,
+                    _ => 3,
+                };
+                if st.stack.len() < st.fence() + n {
+                    return parse("unpickling stack underflow");
+                }
+                let items = st.stack.split_off(st.stack.len() - n);
+                st.stack.push(V::Tuple(Rc::from(items)));
+            }
+            Op::EmptyList => {
+                let v = self.new_node(st, Node::List(Vec::new()));
+                st.stack.push(v);
+            }
+            Op::List => {
+                let items = self.pop_mark(st)?;
+                let v = self.new_node(st, Node::List(cap_items(items)));
+                st.stack.push(v);
+            }
+            Op::EmptyDict => {
+                let v = self.new_node(st, Node::Dict(Vec::new()));
+                st.stack.push(v);
+            }
+            Op::Dict => {
+                let items = self.pop_mark(st)?;
+                if items.len() % 2 != 0 {
+                    return parse("odd number of items for DICT");
+                }
+                let pairs = pairs(items);
+                let v = self.new_node(st, Node::Dict(pairs));
+                st.stack.push(v);
+            }
+            Op::EmptySet => {
+                let v = self.new_node(st, Node::Set(Vec::new()));
+                st.stack.push(v);
+            }
+            Op::FrozenSet => {
+                let items = self.pop_mark(st)?;
+                let v = self.new_node(st, Node::Set(cap_items(items)));
+                st.stack.push(v);
+            }
+            Op::Append => {
+                let v = self.pop(st)?;
+                let target = self.top(st)?;
+                self.add_items(st, &target, vec![v], offset, "APPEND");
+            }
+            Op::Appends | Op::AddItems => {
+                let items = self.pop_mark(st)?;
+                let target = self.top(st)?;
+                self.add_items(st, &target, items, offset, op.name());
+            }
+            Op::SetItem => {
+                let value = self.pop(st)?;
+                let key = self.pop(st)?;
+                let target = self.top(st)?;
+                self.set_items(st, &target, vec![(key, value)], offset);
+            }
+            Op::SetItems => {
+                let items = self.pop_mark(st)?;
+                if items.len() % 2 != 0 {
+                    return parse("odd number of items for SETITEMS");
+                }
+                let target = self.top(st)?;
+                self.set_items(st, &target, pairs(items), offset);
+            }
+            Op::Get => {
+                let line = input.line("stringnl")?.unwrap_or_default();
+                let idx = String::from_utf8_lossy(&line)
+                    .trim()
+                    .parse::<u64>()
+                    .map_err(|_| Stop::Parse("invalid GET index".into()))?;
+                self.memo_get(st, idx)?;
+            }
+            Op::BinGet => {
+                let idx = u64::from(input.array::<1>()?[0]);
+                self.memo_get(st, idx)?;
+            }
+            Op::LongBinGet => {
+                let idx = u64::from(u32::from_le_bytes(input.array::<4>()?));
+                self.memo_get(st, idx)?;
+            }
+            Op::Put => {
+                let line = input.line("stringnl")?.unwrap_or_default();
+                let idx = String::from_utf8_lossy(&line)
+                    .trim()
+                    .parse::<i64>()
+                    .map_err(|_| Stop::Parse("invalid PUT index".into()))?;
+                if idx < 0 {
+                    return parse("negative PUT argument");
+                }
+                let v = self.top(st)?;
+                st.memo.insert(idx as u64, v);
+            }
+            Op::BinPut => {
+                let idx = u64::from(input.array::<1>()?[0]);
+                let v = self.top(st)?;
+                st.memo.insert(idx, v);
+            }
+            Op::LongBinPut => {
+                let idx = u64::from(u32::from_le_bytes(input.array::<4>()?));
+                let v = self.top(st)?;
+                st.memo.insert(idx, v);
+            }
+            Op::Memoize => {
+                let v = self.top(st)?;
+                // _Unpickler_MemoPut: MEMOIZE stores at memo_len, the number of entries set.
+                let idx = st.memo.len() as u64;
+                st.memo.insert(idx, v);
+            }
+            Op::Global => {
+                let module = input.line("stringnl")?.unwrap_or_default();
+                let name = input.line("stringnl")?.unwrap_or_default();
+                let id = self.import(
+                    &String::from_utf8_lossy(&module),
+                    &String::from_utf8_lossy(&name),
+                    st.proto,
+                    offset,
+                );
+                st.stack.push(V::Global(id));
+            }
+            Op::StackGlobal => {
+                let name = self.pop(st)?;
+                let module = self.pop(st)?;
+                match (&module, &name) {
+                    (V::Str(m), V::Str(n)) => {
+                        let id = self.import(m, n, st.proto.max(4), offset);
+                        st.stack.push(V::Global(id));
+                    }
+                    (V::Node(_) | V::Opaque | V::Big(..) | V::Global(_) | V::PersId, _)
+                    | (_, V::Node(_) | V::Opaque | V::Big(..) | V::Global(_) | V::PersId) => {
+                        let m = describe(&module);
+                        let n = describe(&name);
+                        self.finding_with(
+                            "pickle.computed-import",
+                            Severity::Critical,
+                            "unknown",
+                            "unknown",
+                            Some(format!(
+                                "STACK_GLOBAL imports a name computed at load time (module {m}, name {n})"
+                            )),
+                            "the module or name given to STACK_GLOBAL is not a string constant, so \
+                             what gets imported is only decided when the file is loaded"
+                                .into(),
+                            offset,
+                        );
+                        st.stack.push(V::Opaque);
+                    }
+                    _ => return parse("STACK_GLOBAL requires str"),
+                }
+            }
+            Op::Inst => {
+                let module = input.line("stringnl")?.unwrap_or_default();
+                let name = input.line("stringnl")?.unwrap_or_default();
+                let args = self.pop_mark(st)?;
+                let id = self.import(
+                    &String::from_utf8_lossy(&module),
+                    &String::from_utf8_lossy(&name),
+                    st.proto,
+                    offset,
+                );
+                let v = self.call(st, CallKind::Inst, V::Global(id), V::Tuple(Rc::from(args)), offset);
+                st.stack.push(v);
+            }
+            Op::Obj => {
+                let mut items = self.pop_mark(st)?;
+                if items.is_empty() {
+                    return parse("unpickling stack underflow");
+                }
+                let cls = items.remove(0);
+                let v = self.call(st, CallKind::Obj, cls, V::Tuple(Rc::from(items)), offset);
+                st.stack.push(v);
+            }
+            Op::Reduce => {
+                let args = self.pop(st)?;
+                let callable = self.pop(st)?;
+                let v = self.call(st, CallKind::Reduce, callable, args, offset);
+                st.stack.push(v);
+            }
+            Op::NewObj => {
+                let args = self.pop(st)?;
+                let cls = self.pop(st)?;
+                let v = self.call(st, CallKind::NewObj, cls, args, offset);
+                st.stack.push(v);
+            }
+            Op::NewObjEx => {
+                let _kwargs = self.pop(st)?;
+                let args = self.pop(st)?;
+                let cls = self.pop(st)?;
+                let v = self.call(st, CallKind::NewObjEx, cls, args, offset);
+                st.stack.push(v);
+            }
+            Op::Build => {
+                let state = self.pop(st)?;
+                let obj = self.top(st)?;
+                self.build(input, st, obj, state, offset)?;
+            }
+            Op::PersId => {
+                input.line("stringnl")?;
+                st.stack.push(V::PersId);
+            }
+            Op::BinPersId => {
+                self.pop(st)?;
+                st.stack.push(V::PersId);
+            }
+            Op::Ext1 | Op::Ext2 | Op::Ext4 => {
+                let code = match op {
+                    Op::Ext1 => i64::from(input.array::<1>()?[0]),
+                    Op::Ext2 => i64::from(u16::from_le_bytes(input.array::<2>()?)),
+                    _ => i64::from(i32::from_le_bytes(input.array::<4>()?)),
+                };
+                match self.ext_registry.get(&code).cloned() {
+                    Some((m, n)) => {
+                        self.finding(
+                            "pickle.extension-code",
+                            Severity::Critical,
+                            &m,
+                            &n,
+                            format!(
+                                "{} code {code} resolves to {m}.{n}, registered inside the stream by copyreg.add_extension",
+                                op.name()
+                            ),
+                            offset,
+                        );
+                        let id = self.import(&m, &n, 4, offset);
+                        st.stack.push(V::Global(id));
+                    }
+                    None => {
+                        self.finding_with(
+                            "pickle.extension-code",
+                            Severity::Critical,
+                            "copyreg",
+                            &format!("extension code {code}"),
+                            Some(format!(
+                                "{} refers to extension code {code}, which nothing in the file registers",
+                                op.name()
+                            )),
+                            "the default extension registry is empty; the code only resolves if \
+                             something registered it before loading, and then it imports a global \
+                             without naming it"
+                                .into(),
+                            offset,
+                        );
+                        st.stack.push(V::Opaque);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// protocol 0-2 STRING operands: `pickle.load` decodes them as ASCII, `torch.load` as UTF-8.
+    fn check_string_encoding(&mut self, raw: &[u8], offset: u64) {
+        if !raw.is_ascii() {
+            self.finding(
+                "pickle.anomaly",
+                Severity::Medium,
+                "pickle",
+                "STRING",
+                format!(
+                    "a STRING operand at byte {offset} is not ASCII: pickle.load rejects it while \
+                     torch.load (encoding utf-8) reads it, so loaders disagree about the stream"
+                ),
+                offset,
+            );
+        }
+    }
+
+    fn memo_get(&mut self, st: &mut State, idx: u64) -> R<()> {
+        match st.memo.get(&idx) {
+            Some(v) => {
+                let v = v.clone();
+                st.stack.push(v);
+                Ok(())
+            }
+            None => parse(format!("Memo value not found at index {idx}")),
+        }
+    }
+
+    fn import(&mut self, module: &str, name: &str, proto: u8, offset: u64) -> u32 {
+        let key = (module.to_string(), name.to_string());
+        if let Some(&id) = self.import_index.get(&key) {
+            return id;
+        }
+        let (rm, rn) = policy::resolve(module, name, proto);
+        let verdict = policy::judge(self.settings, &rm, &rn);
+        let display = if (rm.as_str(), rn.as_str()) != (module, name) {
+            format!("{module}.{name} (loaded as {rm}.{rn})")
+        } else {
+            format!("{module}.{name}")
+        };
+        match &verdict {
+            Verdict::Dangerous { severity, reason } => {
+                let rule = if rn.split('.').any(|c| c.len() > 4 && c.starts_with("__") && c.ends_with("__"))
+                    && !matches!(rn.as_str(), "__import__")
+                {
+                    "pickle.dunder-name"
+                } else {
+                    "pickle.dangerous-global"
+                };
+                self.finding(
+                    rule,
+                    *severity,
+                    module,
+                    name,
+                    format!("{display}: {reason}"),
+                    offset,
+                );
+            }
+            Verdict::Unknown { stdlib: true } => self.finding(
+                "pickle.unknown-stdlib-global",
+                Severity::High,
+                module,
+                name,
+                format!(
+                    "{display} is a standard-library name outside the allowlist; no benign model \
+                     needs it, and unlisted standard-library callables are how denylists are bypassed"
+                ),
+                offset,
+            ),
+            Verdict::Unknown { stdlib: false } if self.settings.strict => self.finding(
+                "pickle.unknown-global",
+                Severity::Medium,
+                module,
+                name,
+                format!("{display} is not on the allowlist (strict mode)"),
+                offset,
+            ),
+            _ => {}
+        }
+        let id = self.out.imports.len() as u32;
+        self.out.imports.push(Import {
+            module: module.to_string(),
+            name: name.to_string(),
+            resolved_module: rm,
+            resolved_name: rn,
+            verdict,
+            offset,
+        });
+        self.import_index.insert(key, id);
+        id
+    }
+
+    fn import_of(&self, v: &V) -> Option<&Import> {
+        match v {
+            V::Global(id) => self.out.imports.get(*id as usize),
+            _ => None,
+        }
+    }
+
+    /// Whether a value handed to a higher-order helper as the function to call is unsafe,
+    /// with a description.
+    fn unsafe_callable_arg(&self, st: &State, v: &V) -> Option<String> {
+        match v {
+            V::Global(_) => {
+                let imp = self.import_of(v)?;
+                match &imp.verdict {
+                    Verdict::Safe => None,
+                    Verdict::Unknown { stdlib: false }
+                        if looks_like_class(&imp.resolved_name) =>
+                    {
+                        None
+                    }
+                    _ => Some(format!("{}.{}", imp.resolved_module, imp.resolved_name)),
+                }
+            }
+            V::Node(id) => match st.nodes.get(*id as usize) {
+                Some(Node::Obj { callee, .. }) => {
+                    let what = self
+                        .import_of(callee)
+                        .map(|i| format!("{}.{}", i.resolved_module, i.resolved_name))
+                        .unwrap_or_else(|| "a computed value".into());
+                    Some(format!("the result of calling {what}"))
+                }
+                _ => None,
+            },
+            V::Opaque => Some("a value computed at load time".into()),
+            _ => None,
+        }
+    }
+
+    fn call(&mut self, st: &mut State, kind: CallKind, callee: V, args: V, offset: u64) -> V {
+        let imp = self.import_of(&callee).cloned();
+        let Some(imp) = imp else {
+            // Calling something that is not a plain import: the result of getattr, attrgetter,
+            // import_module, or any other call.
+            let what = self.describe_value(st, &callee);
+            self.finding_with(
+                "pickle.computed-call",
+                Severity::Critical,
+                "unknown",
+                "unknown",
+                Some(format!(
+                    "{} calls {what}, a callable computed at load time",
+                    call_name(kind)
+                )),
+                format!(
+                    "the callable is fetched while loading ({what}); calling it can reach any \
+                     function of any module"
+                ),
+                offset,
+            );
+            return self.new_node(st, Node::Obj { callee, args, state: None });
+        };
+        let (m, n) = (imp.resolved_module.as_str(), imp.resolved_name.as_str());
+        if let Verdict::Unknown { stdlib: false } = imp.verdict {
+            if kind == CallKind::Reduce && !looks_like_class(n) {
+                self.finding(
+                    "pickle.unknown-global-called",
+                    Severity::High,
+                    &imp.module,
+                    &imp.name,
+                    format!(
+                        "{m}.{n} is called with arguments from the file; it is not on the allowlist \
+                         and does not look like a class being constructed"
+                    ),
+                    offset,
+                );
+            }
+        }
+        let arg_items = tuple_items(&args);
+        if policy::is_higher_order(m, n) {
+            let positions: &[usize] = if (m, n) == ("copyreg", "_reconstructor") {
+                &[1]
+            } else if n.starts_with("_rebuild_from_type") {
+                &[0]
+            } else if (m, n) == ("torch._utils", "_rebuild_wrapper_subclass") {
+                &[]
+            } else {
+                &[0]
+            };
+            for &p in positions {
+                if let Some(arg) = arg_items.get(p) {
+                    if let Some(bad) = self.unsafe_callable_arg(st, arg) {
+                        self.finding_with(
+                            "pickle.higher-order-call",
+                            Severity::High,
+                            &imp.module,
+                            &imp.name,
+                            Some(format!(
+                                "{m}.{n} is handed {bad}, which it will call"
+                            )),
+                            format!(
+                                "{m}.{n} is allowlisted, but it calls its argument, and {bad} is not safe"
+                            ),
+                            offset,
+                        );
+                    }
+                }
+            }
+        }
+        if (m, n) == ("copyreg", "add_extension") {
+            if let (Some(V::Str(em)), Some(V::Str(en)), Some(V::Int(code))) =
+                (arg_items.first(), arg_items.get(1), arg_items.get(2))
+            {
+                if let Ok(code) = i64::try_from(*code) {
+                    self.ext_registry.insert(code, (em.to_string(), en.to_string()));
+                }
+            }
+        }
+        // Pure functions whose results later rules need: bytes in protocol 2, decoders.
+        if let Some(v) = self.evaluate_pure(m, n, &arg_items) {
+            return v;
+        }
+        if policy::is_nested_loader(m, n) {
+            let first = arg_items.first();
+            let bytes = first.and_then(payload_bytes);
+            let range = match first {
+                Some(V::Big(at, len)) => Some((*at, *len)),
+                _ => None,
+            };
+            if bytes.is_some() || range.is_some() {
+                self.out.nested.push(NestedPayload {
+                    offset,
+                    loader: format!("{m}.{n}"),
+                    bytes,
+                    range,
+                });
+            } else if imp.verdict == Verdict::Safe {
+                // An allowlisted loader (torch.storage._load_from_bytes) is only safe because
+                // its payload is scanned; one we cannot see is not vouched for.
+                self.finding(
+                    "pickle.nested-pickle",
+                    Severity::High,
+                    &imp.module,
+                    &imp.name,
+                    format!(
+                        "{m}.{n} deserializes {} that cannot be read statically",
+                        first.map_or("nothing", describe)
+                    ),
+                    offset,
+                );
+            }
+        }
+        self.new_node(st, Node::Obj { callee, args, state: None })
+    }
+
+    /// Evaluates the few pure functions that real files rely on or that hide payloads.
+    fn evaluate_pure(&self, module: &str, name: &str, args: &[V]) -> Option<V> {
+        let cap = self.settings.limits.max_kept_operand_bytes as usize;
+        let first = args.first()?;
+        let out: Vec<u8> = match (module, name) {
+            ("_codecs" | "codecs", "encode") => {
+                let V::Str(s) = first else { return None };
+                let enc = match args.get(1) {
+                    Some(V::Str(e)) => e.to_ascii_lowercase(),
+                    _ => "utf-8".into(),
+                };
+                if enc.contains("latin") || enc == "iso-8859-1" {
+                    s.chars().map(|c| c as u32 as u8).collect()
+                } else {
+                    s.as_bytes().to_vec()
+                }
+            }
+            ("io" | "_io", "BytesIO") | ("builtins", "bytes" | "bytearray") => {
+                return payload_bytes(first).map(|b| V::Bytes(Rc::from(b.into_boxed_slice())));
+            }
+            ("base64", "b64decode" | "standard_b64decode" | "decodebytes" | "decodestring")
+            | ("binascii", "a2b_base64") => decode_base64(&payload_bytes(first)?, false)?,
+            ("base64", "urlsafe_b64decode") => decode_base64(&payload_bytes(first)?, true)?,
+            ("base64", "b16decode") | ("binascii", "a2b_hex" | "unhexlify") => {
+                decode_hex(&payload_bytes(first)?)?
+            }
+            ("codecs", "decode") => {
+                let data = payload_bytes(first)?;
+                match args.get(1) {
+                    Some(V::Str(e)) if e.contains("base64") => decode_base64(&data, false)?,
+                    Some(V::Str(e)) if e.contains("hex") => decode_hex(&data)?,
+                    Some(V::Str(e)) if e.contains("zlib") => inflate(&data, cap, true)?,
+                    _ => return None,
+                }
+            }
+            ("zlib", "decompress") => inflate(&payload_bytes(first)?, cap, true)?,
+            ("gzip", "decompress") => gunzip(&payload_bytes(first)?, cap)?,
+            ("bz2", "decompress") => bunzip(&payload_bytes(first)?, cap)?,
+            ("lzma", "decompress") => unxz(&payload_bytes(first)?, cap)?,
+            _ => return None,
+        };
+        Some(V::Bytes(Rc::from(out.into_boxed_slice())))
+    }
+
+    fn describe_value(&self, st: &State, v: &V) -> String {
+        match v {
+            V::Node(id) => match st.nodes.get(*id as usize) {
+                Some(Node::Obj { callee, .. }) => match self.import_of(callee) {
+                    Some(i) => format!("the result of {}.{}(...)", i.resolved_module, i.resolved_name),
+                    None => "the result of a computed call".into(),
+                },
+                Some(Node::List(_)) => "a list".into(),
+                Some(Node::Dict(_)) => "a dict".into(),
+                Some(Node::Set(_)) => "a set".into(),
+                None => "a value".into(),
+            },
+            other => describe(other).to_string(),
+        }
+    }
+
+    fn add_items(&mut self, st: &mut State, target: &V, items: Vec<V>, offset: u64, op: &str) {
+        match target {
+            V::Node(id) => {
+                if let Some(Node::List(v) | Node::Set(v)) = st.nodes.get_mut(*id as usize) {
+                    let room = MAX_ITEMS.saturating_sub(v.len());
+                    v.extend(items.into_iter().take(room));
+                }
+            }
+            V::Global(_) => {
+                let (m, n) = self
+                    .import_of(target)
+                    .map(|i| (i.module.clone(), i.name.clone()))
+                    .unwrap_or_default();
+                self.finding_with(
+                    "pickle.build-on-callable",
+                    Severity::Critical,
+                    &m,
+                    &n,
+                    Some(format!("{op} on {m}.{n}, a class, function or module")),
+                    format!("{op} calls append/extend/add on the imported object {m}.{n} itself"),
+                    offset,
+                );
+            }
+            _ => {}
+        }
+    }
+
+    fn set_items(&mut self, st: &mut State, target: &V, items: Vec<(V, V)>, offset: u64) {
+        match target {
+            V::Node(id) => {
+                if let Some(Node::Dict(v)) = st.nodes.get_mut(*id as usize) {
+                    let room = MAX_ITEMS.saturating_sub(v.len());
+                    v.extend(items.into_iter().take(room));
+                }
+            }
+            V::Global(_) => {
+                let (m, n) = self
+                    .import_of(target)
+                    .map(|i| (i.module.clone(), i.name.clone()))
+                    .unwrap_or_default();
+                self.finding_with(
+                    "pickle.build-on-callable",
+                    Severity::Critical,
+                    &m,
+                    &n,
+                    Some(format!("SETITEM on {m}.{n}, a class, function or module")),
+                    format!("SETITEM(S) calls __setitem__ on the imported object {m}.{n} itself"),
+                    offset,
+                );
+            }
+            _ => {}
+        }
+    }
+
+    fn build<Rd: Read>(
+        &mut self,
+        input: &mut Input<Rd>,
+        st: &mut State,
+        obj: V,
+        state: V,
+        offset: u64,
+    ) -> R<()> {
+        match &obj {
+            V::Global(_) => {
+                let (m, n) = self
+                    .import_of(&obj)
+                    .map(|i| (i.module.clone(), i.name.clone()))
+                    .unwrap_or_default();
+                let attrs = self.state_keys(st, &state);
+                self.finding_with(
+                    "pickle.build-on-callable",
+                    Severity::Critical,
+                    &m,
+                    &n,
+                    Some(format!(
+                        "BUILD sets attributes{} on {m}.{n}, a class, function or module",
+                        if attrs.is_empty() { String::new() } else { format!(" ({attrs})") }
+                    )),
+                    "BUILD on an imported object (not a new instance) rewrites shared state such as \
+                     __code__, __globals__ or module attributes that later code uses"
+                        .into(),
+                    offset,
+                );
+            }
+            V::Node(id) => {
+                let id = *id as usize;
+                let callee = match st.nodes.get_mut(id) {
+                    Some(Node::Obj { callee, state: s, .. }) => {
+                        *s = Some(state.clone());
+                        Some(callee.clone())
+                    }
+                    _ => None,
+                };
+                if let Some(callee) = callee {
+                    let is_wrapper = self.import_of(&callee).is_some_and(|i| {
+                        i.resolved_module == "joblib.numpy_pickle"
+                            && i.resolved_name == "NumpyArrayWrapper"
+                    });
+                    if is_wrapper {
+                        self.skip_joblib_array(input, st, &state, offset)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn state_keys(&self, st: &State, state: &V) -> String {
+        let dict = match state {
+            V::Node(id) => st.nodes.get(*id as usize),
+            V::Tuple(t) => match t.first() {
+                Some(V::Node(id)) => st.nodes.get(*id as usize),
+                _ => None,
+            },
+            _ => None,
+        };
+        match dict {
+            Some(Node::Dict(items)) => items
+                .iter()
+                .filter_map(|(k, _)| match k {
+                    V::Str(s) => Some(s.to_string()),
+                    _ => None,
+                })
+                .take(8)
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => String::new(),
+        }
+    }
+
+    /// joblib writes each numpy array's bytes into the stream right after the BUILD of its
+    /// `NumpyArrayWrapper` (joblib/numpy_pickle.py `write_array`): an alignment pad (when the
+    /// state has `numpy_array_alignment_bytes`), then the raw data, or for object arrays a whole
+    /// pickle. Skip the data and scan the inner pickle, so the walk continues after it.
+    fn skip_joblib_array<Rd: Read>(
+        &mut self,
+        input: &mut Input<Rd>,
+        st: &mut State,
+        state: &V,
+        offset: u64,
+    ) -> R<()> {
+        let Some(Node::Dict(items)) = (match state {
+            V::Node(id) => st.nodes.get(*id as usize),
+            _ => None,
+        }) else {
+            return parse("joblib NumpyArrayWrapper without a state dict");
+        };
+        let get = |key: &str| {
+            items.iter().find_map(|(k, v)| match k {
+                V::Str(s) if s.as_ref() == key => Some(v.clone()),
+                _ => None,
+            })
+        };
+        let aligned = get("numpy_array_alignment_bytes").is_some();
+        let shape = get("shape");
+        let dtype = get("dtype");
+        let count = match &shape {
+            Some(V::Tuple(dims)) => {
+                let mut c: u128 = 1;
+                for d in dims.iter() {
+                    match d {
+                        V::Int(i) if *i >= 0 => c = c.saturating_mul(*i as u128),
+                        _ => return parse("joblib array shape is not a tuple of sizes"),
+                    }
+                }
+                c
+            }
+            _ => return parse("joblib array without a shape"),
+        };
+        let itemsize = match &dtype {
+            Some(v) => dtype_itemsize(&st.nodes, v),
+            None => None,
+        };
+        match itemsize {
+            Some(DtypeSize::Object) => {
+                // An inner pickle (protocol 2) with the objects; scanned with a fresh memo.
+                if self.depth >= self.settings.limits.max_nesting_depth {
+                    return Err(Stop::Limit(LimitHit {
+                        limit: "max_nesting_depth",
+                        detail: "joblib object arrays nested too deep".into(),
+                    }));
+                }
+                self.depth += 1;
+                let r = self.run_pickle(input);
+                self.depth -= 1;
+                r.map(|_| ())
+            }
+            Some(DtypeSize::Bytes(size)) => {
+                if aligned {
+                    let [pad] = input.array::<1>()?;
+                    input.skip(u64::from(pad))?;
+                }
+                let total = count.saturating_mul(u128::from(size));
+                let total = u64::try_from(total).map_err(|_| {
+                    Stop::Parse("joblib array larger than any file".into())
+                })?;
+                input.skip(total).map_err(|e| {
+                    Stop::Parse(format!("{e} (inside the joblib array written at byte {offset})"))
+                })
+            }
+            None => parse("joblib array with a dtype that cannot be sized"),
+        }
+    }
+}
+
+enum DtypeSize {
+    Object,
+    Bytes(u64),
+}
+
+/// Size of one element of a `numpy.dtype(...)` node built by the pickle: the type string's
+/// size, or for void/structured dtypes the `elsize` of its BUILD state (index 5).
+fn dtype_itemsize(nodes: &[Node], v: &V) -> Option<DtypeSize> {
+    let V::Node(id) = v else { return None };
+    let Node::Obj { args, state, .. } = nodes.get(*id as usize)? else {
+        return None;
+    };
+    let items = tuple_items(args);
+    let V::Str(typestr) = items.first()? else {
+        return None;
+    };
+    let t = typestr.trim_start_matches(['<', '>', '=', '|']);
+    let kind = t.chars().next()?;
+    let digits: String = t.chars().skip(1).take_while(|c| c.is_ascii_digit()).collect();
+    let n: u64 = digits.parse().unwrap_or(0);
+    let elsize = state.as_ref().and_then(|s| match s {
+        V::Tuple(t) => match t.get(5) {
+            Some(V::Int(i)) if *i > 0 => u64::try_from(*i).ok(),
+            _ => None,
+        },
+        _ => None,
+    });
+    match kind {
+        'O' => Some(DtypeSize::Object),
+        'U' => Some(DtypeSize::Bytes(elsize.unwrap_or(n.saturating_mul(4)))),
+        'V' | 'S' | 'a' => Some(DtypeSize::Bytes(elsize.unwrap_or(n))),
+        'b' | 'i' | 'u' | 'f' | 'c' | 'M' | 'm' | '?' => {
+            Some(DtypeSize::Bytes(elsize.unwrap_or(if kind == '?' { 1 } else { n })))
+        }
+        _ => elsize.map(DtypeSize::Bytes),
+    }
+}
+
+fn starts_pickle(b: u8) -> bool {
+    b == 0x80 || matches!(b, b'(' | b'c' | b']' | b'}' | b')' | b'N' | b'I' | b'S' | b'V' | b'l' | b'd' | b'i')
+}
+
+fn looks_like_class(qualname: &str) -> bool {
+    let last = qualname.rsplit('.').next().unwrap_or(qualname);
+    last.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+}
+
+fn call_name(kind: CallKind) -> &'static str {
+    match kind {
+        CallKind::Reduce => "REDUCE",
+        CallKind::NewObj => "NEWOBJ",
+        CallKind::NewObjEx => "NEWOBJ_EX",
+        CallKind::Obj => "OBJ",
+        CallKind::Inst => "INST",
+    }
+}
+
+fn describe(v: &V) -> &'static str {
+    match v {
+        V::None => "None",
+        V::Bool(_) => "a bool",
+        V::Int(_) | V::BigInt => "an int",
+        V::Float => "a float",
+        V::Str(_) => "a string",
+        V::Bytes(_) => "bytes",
+        V::Big(..) => "a large string or bytes",
+        V::Global(_) => "an imported global",
+        V::Node(_) => "the result of a call or a container",
+        V::Tuple(_) => "a tuple",
+        V::PersId => "a persistent id",
+        V::Buffer => "an out-of-band buffer",
+        V::Opaque => "a value computed at load time",
+    }
+}
+
+fn tuple_items(v: &V) -> Vec<V> {
+    match v {
+        V::Tuple(t) => t.to_vec(),
+        _ => Vec::new(),
+    }
+}
+
+fn payload_bytes(v: &V) -> Option<Vec<u8>> {
+    match v {
+        V::Bytes(b) => Some(b.to_vec()),
+        V::Str(s) => Some(s.as_bytes().to_vec()),
+        _ => None,
+    }
+}
+
+fn cap_items(mut items: Vec<V>) -> Vec<V> {
+    items.truncate(MAX_ITEMS);
+    items
+}
+
+fn pairs(items: Vec<V>) -> Vec<(V, V)> {
+    let mut out = Vec::with_capacity(items.len().min(MAX_ITEMS * 2) / 2);
+    let mut it = items.into_iter();
+    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        if out.len() < MAX_ITEMS {
+            out.push((k, v));
+        }
+    }
+    out
+}
+
+fn le_signed(bytes: &[u8]) -> i128 {
+    let mut v: i128 = 0;
+    for (i, b) in bytes.iter().enumerate() {
+        v |= i128::from(*b) << (8 * i);
+    }
+    let bits = 8 * bytes.len();
+    if bits > 0 && bits < 128 && bytes.last().is_some_and(|b| b & 0x80 != 0) {
+        v -= 1i128 << bits;
+    }
+    v
+}
+
+/// The bytes of a protocol 0 STRING operand: quoted, with Python escapes
+/// (`codecs.escape_decode`, as `load_string` in `_pickle.c`).
+fn unquote_string(line: &[u8]) -> Option<Vec<u8>> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let q = *line.first()?;
+    if (q != b'\'' && q != b'"') || line.len() < 2 || line.last() != Some(&q) {
+        return None;
+    }
+    let inner = line.get(1..line.len() - 1)?;
+    let mut out = Vec::with_capacity(inner.len());
+    let mut i = 0;
+    while let Some(&c) = inner.get(i) {
+        i += 1;
+        if c != b'\\' {
+            out.push(c);
+            continue;
+        }
+        let Some(&e) = inner.get(i) else {
+            out.push(b'\\');
+            break;
+        };
+        i += 1;
+        match e {
+            b'n' => out.push(b'\n'),
+            b't' => out.push(b'\t'),
+            b'r' => out.push(b'\r'),
+            b'a' => out.push(7),
+            b'b' => out.push(8),
+            b'f' => out.push(12),
+            b'v' => out.push(11),
+            b'\\' => out.push(b'\\'),
+            b'\'' => out.push(b'\''),
+            b'"' => out.push(b'"'),
+            b'\n' => {}
+            b'x' => {
+                let h = inner.get(i..i + 2)?;
+                let v = u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()?;
+                out.push(v);
+                i += 2;
+            }
+            b'0'..=b'7' => {
+                let mut v = u32::from(e - b'0');
+                for _ in 0..2 {
+                    match inner.get(i) {
+                        Some(&d @ b'0'..=b'7') => {
+                            v = v * 8 + u32::from(d - b'0');
+                            i += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                out.push((v & 0xff) as u8);
+            }
+            other => {
+                out.push(b'\\');
+                out.push(other);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// `raw-unicode-escape` decoding of a protocol 0 UNICODE operand.
+fn raw_unicode_escape(line: &[u8]) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut i = 0;
+    while let Some(&c) = line.get(i) {
+        if c == b'\\' {
+            let (len, hex) = match line.get(i + 1) {
+                Some(b'u') => (4, line.get(i + 2..i + 6)),
+                Some(b'U') => (8, line.get(i + 2..i + 10)),
+                _ => (0, None),
+            };
+            if let Some(h) = hex {
+                if let Some(ch) = std::str::from_utf8(h)
+                    .ok()
+                    .and_then(|s| u32::from_str_radix(s, 16).ok())
+                    .and_then(char::from_u32)
+                {
+                    out.push(ch);
+                    i += 2 + len;
+                    continue;
+                }
+            }
+        }
+        out.push(char::from(c));
+        i += 1;
+    }
+    out
+}
+
+fn decode_base64(data: &[u8], urlsafe: bool) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let cleaned: Vec<u8> = data.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let engines = if urlsafe {
+        [
+            base64::engine::general_purpose::URL_SAFE,
+            base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        ]
+    } else {
+        [
+            base64::engine::general_purpose::STANDARD,
+            base64::engine::general_purpose::STANDARD_NO_PAD,
+        ]
+    };
+    engines.iter().find_map(|e| e.decode(&cleaned).ok())
+}
+
+fn decode_hex(data: &[u8]) -> Option<Vec<u8>> {
+    let s: Vec<u8> = data.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    s.chunks(2)
+        .map(|p| std::str::from_utf8(p).ok().and_then(|t| u8::from_str_radix(t, 16).ok()))
+        .collect()
+}
+
+fn read_capped(mut r: impl Read, cap: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    (&mut r).take(cap as u64 + 1).read_to_end(&mut out).ok()?;
+    if out.len() > cap {
+        return None;
+    }
+    Some(out)
+}
+
+fn inflate(data: &[u8], cap: usize, zlib: bool) -> Option<Vec<u8>> {
+    if zlib {
+        read_capped(flate2::read::ZlibDecoder::new(data), cap)
+            .or_else(|| read_capped(flate2::read::DeflateDecoder::new(data), cap))
+    } else {
+        read_capped(flate2::read::DeflateDecoder::new(data), cap)
+    }
+}
+
+fn gunzip(data: &[u8], cap: usize) -> Option<Vec<u8>> {
+    read_capped(flate2::read::GzDecoder::new(data), cap)
+}
+
+fn bunzip(data: &[u8], cap: usize) -> Option<Vec<u8>> {
+    read_capped(bzip2::read::BzDecoder::new(data), cap)
+}
+
+fn unxz(data: &[u8], cap: usize) -> Option<Vec<u8>> {
+    let r = lzma_rust2::XzReader::new(data, true);
+    read_capped(r, cap).or_else(|| {
+        lzma_rust2::LzmaReader::new_mem_limit(data, u32::MAX, None)
+            .ok()
+            .and_then(|r| read_capped(r, cap))
+    })
+}
+
+/// The import inventory of a run, with verdicts.
+pub fn import_records(imports: &[Import]) -> Vec<ImportRecord> {
+    imports
+        .iter()
+        .map(|i| ImportRecord {
+            module: i.module.clone(),
+            name: i.name.clone(),
+            verdict: i.verdict.label(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(bytes: &[u8]) -> VmOutcome {
+        let settings = Settings::defaults();
+        let mut budget = Budget::unlimited();
+        let vm = Vm::new(&settings, &mut budget);
+        vm.run(&mut Input::new(bytes), StreamKind::Multiple)
+    }
+
+    fn rules(o: &VmOutcome) -> Vec<&'static str> {
+        o.findings.iter().map(|f| f.rule).collect()
+    }
+
+    #[test]
+    fn protocol_0_os_system_is_a_dangerous_global() {
+        let o = run(b"cposix\nsystem\n(S'echo hi'\ntR.");
+        assert_eq!(rules(&o), vec!["pickle.dangerous-global"]);
+        assert_eq!(o.findings[0].severity, Severity::Critical);
+        assert_eq!(o.findings[0].module, "posix");
+        assert_eq!(o.findings[0].offset, 0);
+        assert!(o.error.is_none());
+    }
+
+    #[test]
+    fn stack_global_from_memo_is_resolved() {
+        // \x80\x04 'os' MEMOIZE 'system' MEMOIZE POP POP BINGET 0 BINGET 1 STACK_GLOBAL ...
+        let p = b"\x80\x04\x8c\x02os\x94\x8c\x06system\x9400h\x00h\x01\x93)R.";
+        let o = run(p);
+        assert!(o.findings.iter().any(|f| f.rule == "pickle.dangerous-global" && f.operator == "system"), "{:?} {:?}", o.findings, o.error);
+    }
+
+    #[test]
+    fn truncated_pickle_keeps_findings_made_before_the_error() {
+        let o = run(b"cposix\nsystem\n(S'echo hi'\ntR");
+        assert_eq!(rules(&o), vec!["pickle.dangerous-global"]);
+        assert_eq!(o.error.as_deref(), Some("pickle exhausted before seeing STOP"));
+    }
+
+    #[test]
+    fn py2_module_names_are_resolved_before_the_policy() {
+        let o = run(b"ccommands\ngetoutput\n(S'id'\ntR.");
+        assert_eq!(o.imports[0].resolved_module, "subprocess");
+        assert_eq!(o.findings[0].severity, Severity::Critical);
+    }
+
+    #[test]
+    fn call_on_a_computed_callable_is_critical() {
+        // builtins.getattr(builtins, 'eval') then call the result
+        let p = b"cbuiltins\ngetattr\n(cbuiltins\nlen\nS'x'\ntR(S'1'\ntR.";
+        let o = run(p);
+        assert!(rules(&o).contains(&"pickle.computed-call"), "{:?}", o.findings);
+    }
+
+    #[test]
+    fn unregistered_extension_code_is_reported() {
+        let o = run(b"\x80\x02\x82\xe7)R.");
+        assert!(rules(&o).contains(&"pickle.extension-code"));
+    }
+
+    #[test]
+    fn self_registered_extension_resolves_to_its_global() {
+        let mut p = b"\x80\x02ccopyreg\nadd_extension\nX\x05\x00\x00\x00posixX\x06\x00\x00\x00systemM\x34\x12\x87R0".to_vec();
+        p.extend_from_slice(b"\x83\x34\x12X\x02\x00\x00\x00id\x85R.");
+        let o = run(&p);
+        assert!(o.findings.iter().any(|f| f.rule == "pickle.extension-code" && f.module == "posix"), "{:?}", o.findings);
+    }
+
+    #[test]
+    fn build_on_an_imported_class_is_critical() {
+        let o = run(b"\x80\x02cmypkg\nThing\n}X\x01\x00\x00\x00aK\x01sb.");
+        assert!(rules(&o).contains(&"pickle.build-on-callable"));
+    }
+
+    #[test]
+    fn nested_pickle_bytes_are_collected() {
+        let inner = b"cposix\nsystem\n(S'id'\ntR.";
+        let mut p = b"\x80\x03cpickle\nloads\nC".to_vec();
+        p.push(inner.len() as u8);
+        p.extend_from_slice(inner);
+        p.extend_from_slice(b"\x85R.");
+        let o = run(&p);
+        assert_eq!(o.nested.len(), 1);
+        assert_eq!(o.nested[0].bytes, Some(inner.to_vec()));
+    }
+
+    #[test]
+    fn second_proto_is_an_anomaly() {
+        let o = run(b"\x80\x02\x80\x02N.");
+        assert!(rules(&o).contains(&"pickle.anomaly"));
+    }
+
+    #[test]
+    fn legacy_torch_magic_number_is_recognised() {
+        let o = run(b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.\x80\x02M\xe9\x03.");
+        assert!(o.torch_legacy);
+        assert_eq!(o.pickles, 2);
+    }
+
+    #[test]
+    fn memo_get_of_a_missing_index_is_a_parse_error() {
+        let o = run(b"\x80\x02h\x05.");
+        assert!(o.error.unwrap().contains("Memo value not found"));
+    }
+
+    #[test]
+    fn popping_below_a_mark_is_an_error_as_in_the_c_unpickler() {
+        let o = run(b"N(R.");
+        assert_eq!(o.error.as_deref(), Some("unpickling stack underflow"));
+    }
+
+    #[test]
+    fn unicode_escapes_in_protocol_0_names_are_decoded() {
+        let o = run(b"V\\u006fs\nVsystem\n\x93(S'id'\ntR.");
+        assert!(o.findings.iter().any(|f| f.module == "os" && f.rule == "pickle.dangerous-global"), "{:?} {:?}", o.findings, o.error);
+    }
+}
