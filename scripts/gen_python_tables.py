@@ -15,7 +15,8 @@ out.append("/// `_compat_pickle.IMPORT_MAPPING` (module renames).\npub static IM
 for k, v in sorted(_compat_pickle.IMPORT_MAPPING.items()):
     out.append('    ("%s", "%s"),\n' % (k, v))
 out.append("];\n\n")
-out.append("/// `_compat_pickle.NAME_MAPPING` ((module, name) renames).\npub static NAME_MAPPING: &[((&str, &str), (&str, &str))] = &[\n")
+out.append("/// A (module, name) pair.\npub type Name = (&'static str, &'static str);\n\n")
+out.append("/// `_compat_pickle.NAME_MAPPING` ((module, name) renames).\npub static NAME_MAPPING: &[(Name, Name)] = &[\n")
 for (m, n), (m2, n2) in sorted(_compat_pickle.NAME_MAPPING.items()):
     out.append('    (("%s", "%s"), ("%s", "%s")),\n' % (m, n, m2, n2))
 out.append("];\n")

@@ -82,7 +82,13 @@ pub struct ScanArgs {
     #[arg(long = "show-skipped")]
     pub show_skipped: bool,
     /// Level of log messages displayed (default: INFO)
-    #[arg(short = 'l', long = "log", value_enum, default_value = "INFO", ignore_case = true)]
+    #[arg(
+        short = 'l',
+        long = "log",
+        value_enum,
+        default_value = "INFO",
+        ignore_case = true
+    )]
     pub log: LogLevel,
     /// Path to the file or folder to scan
     #[arg(short = 'p', long = "path")]

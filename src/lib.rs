@@ -11,7 +11,15 @@
 //! - `report`: the `Report` (a serde type = the JSON schema), its exit status, and the
 //!   console/JSON/SARIF emitters.
 
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
 
 pub mod cli;
 pub mod engine;

@@ -4,7 +4,7 @@ use clap::Parser;
 use modelscan::cli::{self, Cli, ColorArg, Command, ReportArg, SeverityArg};
 use modelscan::findings::Severity;
 use modelscan::report::{self, console, exit_status};
-use modelscan::settings::{ReportFormat, Settings, DEFAULT_SETTINGS_TOML};
+use modelscan::settings::{DEFAULT_SETTINGS_TOML, ReportFormat, Settings};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -48,14 +48,23 @@ fn run_scan(a: cli::ScanArgs) -> ExitCode {
         Some(p) if !p.is_file() => {
             return usage_error(&format!("File '{}' does not exist.", p.display()));
         }
-        Some(p) => (Settings::load_file(p), format!("Detected settings file. Using {}. ", p.display())),
+        Some(p) => (
+            Settings::load_file(p),
+            format!("Detected settings file. Using {}. ", p.display()),
+        ),
         None if default_settings.is_file() => (
             Settings::load_file(&default_settings),
-            format!("Detected settings file. Using {}. ", default_settings.display()),
+            format!(
+                "Detected settings file. Using {}. ",
+                default_settings.display()
+            ),
         ),
         None => (
             Ok(Settings::defaults()),
-            format!("No settings file detected at {}. Using defaults. ", default_settings.display()),
+            format!(
+                "No settings file detected at {}. Using defaults. ",
+                default_settings.display()
+            ),
         ),
     };
     let mut settings = match settings {
@@ -89,7 +98,10 @@ fn run_scan(a: cli::ScanArgs) -> ExitCode {
         settings.jobs = j.max(1);
     }
     settings.show_imports = a.show_imports;
-    let output_file: Option<PathBuf> = a.output_file.clone().or(settings.output_file.clone().map(PathBuf::from));
+    let output_file: Option<PathBuf> = a
+        .output_file
+        .clone()
+        .or(settings.output_file.clone().map(PathBuf::from));
     let machine = settings.report_format != ReportFormat::Console;
     if !a.quiet {
         if machine {
@@ -111,7 +123,9 @@ fn run_scan(a: cli::ScanArgs) -> ExitCode {
             let color = match a.color {
                 ColorArg::Always => true,
                 ColorArg::Never => false,
-                ColorArg::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+                ColorArg::Auto => {
+                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                }
             };
             let mut t = console::render(&report, &console::ConsoleOptions { color });
             if settings.show_imports {
@@ -119,7 +133,9 @@ fn run_scan(a: cli::ScanArgs) -> ExitCode {
             }
             t
         }
-        ReportFormat::Json | ReportFormat::Jsonl | ReportFormat::Sarif => report::json::render(&report),
+        ReportFormat::Json | ReportFormat::Jsonl | ReportFormat::Sarif => {
+            report::json::render(&report)
+        }
     };
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
@@ -138,7 +154,10 @@ fn run_scan(a: cli::ScanArgs) -> ExitCode {
 fn imports_text(r: &report::Report) -> String {
     let mut t = String::from("\n--- Imports ---\n");
     for i in &r.imports {
-        t.push_str(&format!("\n{}:\n", report::sanitize::for_terminal(&i.source)));
+        t.push_str(&format!(
+            "\n{}:\n",
+            report::sanitize::for_terminal(&i.source)
+        ));
         for imp in &i.imports {
             t.push_str(&format!(
                 "  - {}.{} [{}]\n",
@@ -152,9 +171,11 @@ fn imports_text(r: &report::Report) -> String {
 }
 
 fn create_settings(a: cli::CreateSettingsArgs) -> ExitCode {
-    let target = a
-        .location
-        .unwrap_or_else(|| std::env::current_dir().unwrap_or_default().join("modelscan-settings.toml"));
+    let target = a.location.unwrap_or_else(|| {
+        std::env::current_dir()
+            .unwrap_or_default()
+            .join("modelscan-settings.toml")
+    });
     if target.exists() && !a.force {
         eprintln!(
             "{} file already exists. Please use `--force` flag if you intend to overwrite it.",
@@ -188,9 +209,20 @@ fn rules(id: Option<&str>) -> ExitCode {
         }
         Some(id) => match modelscan::rules::lookup(id) {
             Some(r) => {
-                println!("{} ({})\n\n{}\n\nWhat it detects: {}\n\nWhy it is dangerous: {}\n\nWhat to do: {}\n\nCWE: {}",
-                    r.id, r.severity, r.title, r.detects, r.why, r.remediation,
-                    r.cwe.iter().map(|c| format!("CWE-{c}")).collect::<Vec<_>>().join(", "));
+                println!(
+                    "{} ({})\n\n{}\n\nWhat it detects: {}\n\nWhy it is dangerous: {}\n\nWhat to do: {}\n\nCWE: {}",
+                    r.id,
+                    r.severity,
+                    r.title,
+                    r.detects,
+                    r.why,
+                    r.remediation,
+                    r.cwe
+                        .iter()
+                        .map(|c| format!("CWE-{c}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
                 ExitCode::SUCCESS
             }
             None => usage_error(&format!("no rule '{id}' (see `modelscan rules`)")),

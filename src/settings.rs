@@ -62,7 +62,9 @@ struct RawScanner {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawMiddleware {
+    // Informational: routing is by content first (kept so ModelScan files load).
     #[serde(default)]
+    #[allow(dead_code)]
     formats: BTreeMap<String, Vec<String>>,
 }
 
@@ -219,12 +221,13 @@ impl Settings {
                 message: e.to_string(),
             })?;
         merge_tables(&mut merged, user);
-        let raw: RawSettings = toml::Value::Table(merged).try_into().map_err(|e: toml::de::Error| {
-            SettingsError::Invalid {
-                path: path.map(str::to_string),
-                message: e.message().to_string(),
-            }
-        })?;
+        let raw: RawSettings =
+            toml::Value::Table(merged)
+                .try_into()
+                .map_err(|e: toml::de::Error| SettingsError::Invalid {
+                    path: path.map(str::to_string),
+                    message: e.message().to_string(),
+                })?;
         validate(raw, path)
     }
 
@@ -262,9 +265,7 @@ fn merge_tables(base: &mut toml::Table, over: toml::Table) {
 fn sev(value: &str, key: &str, path: Option<&str>) -> Result<Severity, SettingsError> {
     Severity::parse(value).ok_or_else(|| SettingsError::Invalid {
         path: path.map(str::to_string),
-        message: format!(
-            "`{key}` = \"{value}\": expected one of LOW, MEDIUM, HIGH, CRITICAL"
-        ),
+        message: format!("`{key}` = \"{value}\": expected one of LOW, MEDIUM, HIGH, CRITICAL"),
     })
 }
 
@@ -273,21 +274,33 @@ fn validate(raw: RawSettings, path: Option<&str>) -> Result<Settings, SettingsEr
         path: path.map(str::to_string),
         message,
     };
-    let _ = (&raw.modelscan_version, &raw.supported_zip_extensions, &raw.middlewares);
+    let _ = (
+        &raw.modelscan_version,
+        &raw.supported_zip_extensions,
+        &raw.middlewares,
+    );
     let mut scanners = BTreeMap::new();
     for (name, s) in raw.scanners {
         let mut keras = BTreeMap::new();
         for (k, v) in &s.unsafe_keras_operators {
             keras.insert(
                 k.clone(),
-                sev(v, &format!("scanners.\"{name}\".unsafe_keras_operators.{k}"), path)?,
+                sev(
+                    v,
+                    &format!("scanners.\"{name}\".unsafe_keras_operators.{k}"),
+                    path,
+                )?,
             );
         }
         let mut tf = BTreeMap::new();
         for (k, v) in &s.unsafe_tf_operators {
             tf.insert(
                 k.clone(),
-                sev(v, &format!("scanners.\"{name}\".unsafe_tf_operators.{k}"), path)?,
+                sev(
+                    v,
+                    &format!("scanners.\"{name}\".unsafe_tf_operators.{k}"),
+                    path,
+                )?,
             );
         }
         scanners.insert(
@@ -421,13 +434,17 @@ mod tests {
     fn a_partial_file_is_merged_over_the_defaults() {
         let s = Settings::from_toml_str("[unsafe_globals.HIGH]\nmypkg = \"*\"\n", Some("x"));
         let s = s.ok();
-        let high = s
-            .as_ref()
-            .and_then(|s| s.unsafe_globals.iter().find(|(sev, _)| *sev == Severity::High));
+        let high = s.as_ref().and_then(|s| {
+            s.unsafe_globals
+                .iter()
+                .find(|(sev, _)| *sev == Severity::High)
+        });
         assert!(high.is_some_and(|(_, t)| t.contains_key("mypkg") && t.contains_key("webbrowser")));
-        let crit = s
-            .as_ref()
-            .and_then(|s| s.unsafe_globals.iter().find(|(sev, _)| *sev == Severity::Critical));
+        let crit = s.as_ref().and_then(|s| {
+            s.unsafe_globals
+                .iter()
+                .find(|(sev, _)| *sev == Severity::Critical)
+        });
         assert!(crit.is_some_and(|(_, t)| t.contains_key("os")));
     }
 

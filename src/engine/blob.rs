@@ -9,9 +9,16 @@ use std::sync::Arc;
 
 #[derive(Clone, Debug)]
 pub enum Blob {
-    File { file: Arc<File>, len: u64 },
+    File {
+        file: Arc<File>,
+        len: u64,
+    },
     Memory(Arc<[u8]>),
-    Window { parent: Box<Blob>, start: u64, len: u64 },
+    Window {
+        parent: Box<Blob>,
+        start: u64,
+        len: u64,
+    },
 }
 
 impl Blob {
@@ -108,9 +115,7 @@ impl Blob {
         let len = len.min(self.len() - start);
         match self {
             Blob::Window {
-                parent,
-                start: s0,
-                ..
+                parent, start: s0, ..
             } => Blob::Window {
                 parent: parent.clone(),
                 start: s0 + start,
@@ -189,7 +194,10 @@ mod tests {
     fn window_of_window_reads_the_right_bytes() {
         let b = Blob::from_vec((0u8..100).collect());
         let w = b.slice(10, 50).slice(5, 10);
-        assert_eq!(w.read_vec(0, 10).ok(), Some((15u8..25).collect::<Vec<u8>>()));
+        assert_eq!(
+            w.read_vec(0, 10).ok(),
+            Some((15u8..25).collect::<Vec<u8>>())
+        );
         assert_eq!(w.len(), 10);
     }
 

@@ -56,11 +56,16 @@ impl<R: Read> Read for Guarded<R> {
         self.produced += n as u64;
         let consumed = self.consumed.get().max(1);
         if self.produced > self.floor && self.produced / consumed > self.max_ratio {
-            self.tripped.set(Some(Guard::Bomb { produced: self.produced, consumed }));
+            self.tripped.set(Some(Guard::Bomb {
+                produced: self.produced,
+                consumed,
+            }));
             return Err(io::Error::other("decompression bomb"));
         }
         if self.produced > self.max_out {
-            self.tripped.set(Some(Guard::TooLarge { produced: self.produced }));
+            self.tripped.set(Some(Guard::TooLarge {
+                produced: self.produced,
+            }));
             return Err(io::Error::other("decompressed size limit reached"));
         }
         Ok(n)
@@ -74,7 +79,10 @@ fn guarded_decoder<'a>(
     src: impl Read + 'a,
 ) -> Result<Guarded<Box<dyn Read + 'a>>, ScanError> {
     let consumed = Rc::new(Cell::new(0u64));
-    let counted = CountIn { inner: src, count: consumed.clone() };
+    let counted = CountIn {
+        inner: src,
+        count: consumed.clone(),
+    };
     let inner: Box<dyn Read + 'a> = match format {
         Format::Gzip => Box::new(flate2::read::MultiGzDecoder::new(counted)),
         Format::Zlib => Box::new(flate2::read::ZlibDecoder::new(counted)),
@@ -88,7 +96,12 @@ fn guarded_decoder<'a>(
             ruzstd::decoding::StreamingDecoder::new(counted)
                 .map_err(|e| ScanError::malformed("zstd", Some(0), e.to_string()))?,
         ),
-        _ => return Err(ScanError::Unsupported(format!("{} is not a compressed stream", format.name()))),
+        _ => {
+            return Err(ScanError::Unsupported(format!(
+                "{} is not a compressed stream",
+                format.name()
+            )));
+        }
     };
     let l = &ctx.settings.limits;
     Ok(Guarded {
@@ -137,7 +150,12 @@ fn read_all_guarded<R: Read>(
         return None;
     }
     if let Err(e) = res {
-        ctx.error("ModelScan", source, ErrorCategory::Malformed, format!("decompression failed: {e}"));
+        ctx.error(
+            "ModelScan",
+            source,
+            ErrorCategory::Malformed,
+            format!("decompression failed: {e}"),
+        );
         return None;
     }
     if out.len() as u64 > cap {
@@ -145,7 +163,9 @@ fn read_all_guarded<R: Read>(
             "ModelScan",
             source,
             ErrorCategory::LimitExceeded,
-            format!("max_in_memory_bytes: decompressed member larger than {cap} bytes was not scanned"),
+            format!(
+                "max_in_memory_bytes: decompressed member larger than {cap} bytes was not scanned"
+            ),
         );
         return None;
     }
@@ -159,7 +179,11 @@ fn inner_name(outer: &str) -> String {
     for ext in [".gz", ".tgz", ".bz2", ".xz", ".lzma", ".zst", ".z", ".zlib"] {
         if lower.ends_with(ext) && leaf.len() > ext.len() {
             let stem = leaf.get(..leaf.len() - ext.len()).unwrap_or(leaf);
-            return if ext == ".tgz" { format!("{stem}.tar") } else { stem.to_string() };
+            return if ext == ".tgz" {
+                format!("{stem}.tar")
+            } else {
+                stem.to_string()
+            };
         }
     }
     if detect::extension(leaf).is_empty() {
@@ -190,7 +214,12 @@ pub fn scan_compressed(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob, form
         }
     };
     if head.is_empty() {
-        ctx.error("ModelScan", source, ErrorCategory::Malformed, format!("{}: the stream is empty or corrupt", format.name()));
+        ctx.error(
+            "ModelScan",
+            source,
+            ErrorCategory::Malformed,
+            format!("{}: the stream is empty or corrupt", format.name()),
+        );
         return;
     }
     let inner = detect::sniff(&head, &[], u64::MAX);
@@ -206,7 +235,8 @@ pub fn scan_compressed(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob, form
             ctx.out.scanned.push(child.clone());
             let tripped = decoder.tripped.clone();
             let scanner = pickle::scanner_name_for(child.leaf_name());
-            let res = pickle::scan_stream(scanner, &child, decoder, StreamKind::Multiple, 0, None, ctx);
+            let res =
+                pickle::scan_stream(scanner, &child, decoder, StreamKind::Multiple, 0, None, ctx);
             if let Some(g) = tripped.get() {
                 report_guard(ctx, &child, g);
             } else if let Err(e) = res {
@@ -237,9 +267,22 @@ pub fn scan_zip(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob, head: &[u8]
             // A pickle that merely ends with "PK\x05\x06" bytes, or a broken zip: if the content
             // looks like a pickle, scan it as one; otherwise the zip could not be read.
             if crate::scanners::pickle::opcodes::looks_like_pickle(head) {
-                super::scan_leaf(ctx, Item { source: source.clone(), blob: blob.clone(), format: Format::Pickle, head: head.to_vec() });
+                super::scan_leaf(
+                    ctx,
+                    Item {
+                        source: source.clone(),
+                        blob: blob.clone(),
+                        format: Format::Pickle,
+                        head: head.to_vec(),
+                    },
+                );
             } else {
-                ctx.error("ModelScan", source, ErrorCategory::Malformed, format!("zip: {e}"));
+                ctx.error(
+                    "ModelScan",
+                    source,
+                    ErrorCategory::Malformed,
+                    format!("zip: {e}"),
+                );
             }
             return;
         }
@@ -271,7 +314,15 @@ pub fn scan_zip(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob, head: &[u8]
                     ))
                     .offset(0),
             );
-            super::scan_leaf(ctx, Item { source: source.clone(), blob: prefix, format: pformat, head: phead });
+            super::scan_leaf(
+                ctx,
+                Item {
+                    source: source.clone(),
+                    blob: prefix,
+                    format: pformat,
+                    head: phead,
+                },
+            );
         }
     }
     for entry in &dir.entries {
@@ -280,9 +331,8 @@ pub fn scan_zip(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob, head: &[u8]
         }
         check_member_path(ctx, source, &entry.name, entry.is_symlink());
         let child = source.child(entry.name.clone());
-        match member_blob(ctx, blob, entry, &child) {
-            Some(b) => ctx.scan_embedded(child, b),
-            None => {}
+        if let Some(b) = member_blob(ctx, blob, entry, &child) {
+            ctx.scan_embedded(child, b);
         }
     }
 }
@@ -291,7 +341,12 @@ pub fn scan_zip(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob, head: &[u8]
 fn member_blob(ctx: &mut ScanCtx<'_>, blob: &Blob, e: &ZipEntry, child: &Source) -> Option<Blob> {
     let raw = blob.slice(e.data_offset, e.compressed_size);
     if raw.len() < e.compressed_size {
-        ctx.error("ModelScan", child, ErrorCategory::Malformed, "zip member data runs past the end of the file");
+        ctx.error(
+            "ModelScan",
+            child,
+            ErrorCategory::Malformed,
+            "zip member data runs past the end of the file",
+        );
         return None;
     }
     let data: Blob = match e.method {
@@ -299,14 +354,22 @@ fn member_blob(ctx: &mut ScanCtx<'_>, blob: &Blob, e: &ZipEntry, child: &Source)
         8 | 9 | 12 | 14 | 93 => {
             let l = &ctx.settings.limits;
             let consumed = Rc::new(Cell::new(0u64));
-            let counted = CountIn { inner: raw.reader(), count: consumed.clone() };
+            let counted = CountIn {
+                inner: raw.reader(),
+                count: consumed.clone(),
+            };
             let dec: Box<dyn Read> = match e.method {
                 8 | 9 => Box::new(flate2::read::DeflateDecoder::new(counted)),
                 12 => Box::new(bzip2::read::BzDecoder::new(counted)),
                 93 => match ruzstd::decoding::StreamingDecoder::new(counted) {
                     Ok(d) => Box::new(d),
                     Err(err) => {
-                        ctx.error("ModelScan", child, ErrorCategory::Malformed, format!("zstd: {err}"));
+                        ctx.error(
+                            "ModelScan",
+                            child,
+                            ErrorCategory::Malformed,
+                            format!("zstd: {err}"),
+                        );
                         return None;
                     }
                 },
@@ -315,20 +378,47 @@ fn member_blob(ctx: &mut ScanCtx<'_>, blob: &Blob, e: &ZipEntry, child: &Source)
                     let mut r = counted;
                     let mut hdr = [0u8; 4];
                     if r.read_exact(&mut hdr).is_err() {
-                        ctx.error("ModelScan", child, ErrorCategory::Malformed, "lzma member header truncated");
+                        ctx.error(
+                            "ModelScan",
+                            child,
+                            ErrorCategory::Malformed,
+                            "lzma member header truncated",
+                        );
                         return None;
                     }
                     let psize = usize::from(u16::from_le_bytes([hdr[2], hdr[3]]));
                     let mut props = vec![0u8; psize.min(64)];
                     if psize < 5 || r.read_exact(&mut props).is_err() {
-                        ctx.error("ModelScan", child, ErrorCategory::Malformed, "lzma member properties truncated");
+                        ctx.error(
+                            "ModelScan",
+                            child,
+                            ErrorCategory::Malformed,
+                            "lzma member properties truncated",
+                        );
                         return None;
                     }
-                    let dict = u32::from_le_bytes([props[1], props[2], props[3], props[4]]);
-                    match lzma_rust2::LzmaReader::new_with_props(r, e.uncompressed_size, props[0], dict, None) {
+                    let (Some(&lc_lp_pb), Some(dict_bytes)) = (props.first(), props.get(1..5))
+                    else {
+                        return None;
+                    };
+                    let mut d = [0u8; 4];
+                    d.copy_from_slice(dict_bytes);
+                    let dict = u32::from_le_bytes(d);
+                    match lzma_rust2::LzmaReader::new_with_props(
+                        r,
+                        e.uncompressed_size,
+                        lc_lp_pb,
+                        dict,
+                        None,
+                    ) {
                         Ok(d) => Box::new(d),
                         Err(err) => {
-                            ctx.error("ModelScan", child, ErrorCategory::Malformed, format!("lzma: {err}"));
+                            ctx.error(
+                                "ModelScan",
+                                child,
+                                ErrorCategory::Malformed,
+                                format!("lzma: {err}"),
+                            );
                             return None;
                         }
                     }
@@ -347,7 +437,12 @@ fn member_blob(ctx: &mut ScanCtx<'_>, blob: &Blob, e: &ZipEntry, child: &Source)
                 Some(v) => Blob::from_vec(v),
                 None => {
                     if e.encrypted() {
-                        ctx.error("ModelScan", child, ErrorCategory::Unsupported, "encrypted zip member could not be read");
+                        ctx.error(
+                            "ModelScan",
+                            child,
+                            ErrorCategory::Unsupported,
+                            "encrypted zip member could not be read",
+                        );
                     }
                     return None;
                 }
@@ -411,7 +506,11 @@ fn check_member_path(ctx: &mut ScanCtx<'_>, source: &Source, name: &str, symlink
                 .operator("archive", "path")
                 .description(format!(
                     "Archive member {name:?} {} the extraction folder{}",
-                    if absolute { "has an absolute path outside" } else { "climbs out of" },
+                    if absolute {
+                        "has an absolute path outside"
+                    } else {
+                        "climbs out of"
+                    },
                     if symlink_hint { " (symlink)" } else { "" }
                 )),
         );
@@ -451,7 +550,12 @@ fn scan_tar<R: Read>(ctx: &mut ScanCtx<'_>, source: &Source, r: R, whole: Option
     let entries = match archive.entries() {
         Ok(e) => e,
         Err(e) => {
-            ctx.error("ModelScan", source, ErrorCategory::Malformed, format!("tar: {e}"));
+            ctx.error(
+                "ModelScan",
+                source,
+                ErrorCategory::Malformed,
+                format!("tar: {e}"),
+            );
             return;
         }
     };
@@ -460,27 +564,42 @@ fn scan_tar<R: Read>(ctx: &mut ScanCtx<'_>, source: &Source, r: R, whole: Option
     for entry in entries {
         count += 1;
         if count > ctx.settings.limits.max_archive_members {
-            ctx.error("ModelScan", source, ErrorCategory::LimitExceeded, "max_archive_members: the rest of the tar was not scanned");
+            ctx.error(
+                "ModelScan",
+                source,
+                ErrorCategory::LimitExceeded,
+                "max_archive_members: the rest of the tar was not scanned",
+            );
             return;
         }
         let mut entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                ctx.error("ModelScan", source, ErrorCategory::Malformed, format!("tar: {e}"));
+                ctx.error(
+                    "ModelScan",
+                    source,
+                    ErrorCategory::Malformed,
+                    format!("tar: {e}"),
+                );
                 return;
             }
         };
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let kind = entry.header().entry_type();
         check_member_path(ctx, source, &name, false);
-        let norm = name.trim_start_matches("./").trim_end_matches('/').to_string();
+        let norm = name
+            .trim_start_matches("./")
+            .trim_end_matches('/')
+            .to_string();
         if let Some(l) = links.iter().find(|l| norm.starts_with(&format!("{l}/"))) {
             ctx.issue(
                 ENGINE,
                 source,
                 IssueBuilder::new("archive.path-traversal")
                     .operator("archive", "symlink")
-                    .description(format!("Archive member {name:?} is written through the symlink member {l:?}")),
+                    .description(format!(
+                        "Archive member {name:?} is written through the symlink member {l:?}"
+                    )),
             );
         }
         if kind.is_symlink() || kind.is_hard_link() {
@@ -489,9 +608,7 @@ fn scan_tar<R: Read>(ctx: &mut ScanCtx<'_>, source: &Source, r: R, whole: Option
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
                 .unwrap_or_default();
             let parent = norm.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
-            let joined = if target.starts_with('/') || kind.is_hard_link() {
-                target.clone()
-            } else if parent.is_empty() {
+            let joined = if target.starts_with('/') || kind.is_hard_link() || parent.is_empty() {
                 target.clone()
             } else {
                 format!("{parent}/{target}")
@@ -501,17 +618,30 @@ fn scan_tar<R: Read>(ctx: &mut ScanCtx<'_>, source: &Source, r: R, whole: Option
                     ENGINE,
                     source,
                     IssueBuilder::new("archive.path-traversal")
-                        .operator("archive", if kind.is_symlink() { "symlink" } else { "hardlink" })
+                        .operator(
+                            "archive",
+                            if kind.is_symlink() {
+                                "symlink"
+                            } else {
+                                "hardlink"
+                            },
+                        )
                         .description(format!(
                             "Archive {} member {name:?} points outside the archive (to {target:?})",
-                            if kind.is_symlink() { "symlink" } else { "hardlink" }
+                            if kind.is_symlink() {
+                                "symlink"
+                            } else {
+                                "hardlink"
+                            }
                         )),
                 );
             }
             links.push(norm);
             continue;
         }
-        if !kind.is_file() && !matches!(kind, tar::EntryType::Continuous | tar::EntryType::GNUSparse) {
+        if !kind.is_file()
+            && !matches!(kind, tar::EntryType::Continuous | tar::EntryType::GNUSparse)
+        {
             continue;
         }
         let child = source.child(name.clone());
@@ -527,7 +657,12 @@ fn scan_tar<R: Read>(ctx: &mut ScanCtx<'_>, source: &Source, r: R, whole: Option
                     match (&mut entry).take(size).read_to_end(&mut v) {
                         Ok(_) => Some(Blob::from_vec(v)),
                         Err(e) => {
-                            ctx.error("ModelScan", &child, ErrorCategory::Malformed, format!("tar member: {e}"));
+                            ctx.error(
+                                "ModelScan",
+                                &child,
+                                ErrorCategory::Malformed,
+                                format!("tar member: {e}"),
+                            );
                             None
                         }
                     }
@@ -546,7 +681,12 @@ pub fn scan_7z(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob) {
     let mut reader = match reader {
         Ok(r) => r,
         Err(e) => {
-            ctx.error("ModelScan", source, ErrorCategory::Malformed, format!("7z: {e}"));
+            ctx.error(
+                "ModelScan",
+                source,
+                ErrorCategory::Malformed,
+                format!("7z: {e}"),
+            );
             return;
         }
     };
@@ -563,7 +703,9 @@ pub fn scan_7z(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob) {
         let mut v = Vec::new();
         let got = r.take(cap + 1).read_to_end(&mut v);
         let item = match got {
-            Ok(_) if v.len() as u64 > cap => Err("member larger than max_in_memory_bytes".to_string()),
+            Ok(_) if v.len() as u64 > cap => {
+                Err("member larger than max_in_memory_bytes".to_string())
+            }
             Ok(_) => Ok(v),
             Err(e) => Err(e.to_string()),
         };
@@ -579,7 +721,12 @@ pub fn scan_7z(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob) {
         }
     }
     if let Err(e) = res {
-        ctx.error("ModelScan", source, ErrorCategory::Malformed, format!("7z: {e}"));
+        ctx.error(
+            "ModelScan",
+            source,
+            ErrorCategory::Malformed,
+            format!("7z: {e}"),
+        );
     }
     let _ = SkipCategory::BadZip;
 }

@@ -176,6 +176,9 @@ pub fn detect(name: &str, head: &[u8], tail: &[u8], total_len: u64) -> Format {
     match by_extension(name) {
         // Protobuf and JSON have no magic; an extension is all there is.
         f @ (Format::Onnx | Format::SavedModel | Format::Json) => f,
+        // Formats with a magic number whose content does not match: the scanner for the
+        // named format says what is wrong (fail closed instead of a skip).
+        f @ (Format::Safetensors | Format::Gguf | Format::Hdf5) => f,
         // A model extension on content that does not look like a pickle: still scan it as a
         // pickle, so a corrupt model is an error rather than a skip. The generic data
         // extensions (.data, .dat) are raw data just as often (ONNX external data).

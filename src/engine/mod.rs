@@ -22,10 +22,41 @@ use detect::Format;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 
+/// What the engine tells a progress display while it works (`scan_with_progress`).
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// The walk is done: this many files holding this many bytes are to be scanned.
+    Start { files: usize, bytes: u64 },
+    /// A file's scan begins (called from the worker thread that scans it).
+    FileStarted(&'a Source),
+    /// A file's scan ended; `bytes` is its size on disk.
+    FileDone(&'a Source, u64),
+}
+
 /// Scan `path` (a file or a folder) with `settings` and build the report.
 pub fn scan(path: &Path, input_display: &str, settings: &Settings) -> Report {
+    scan_with_progress(path, input_display, settings, &|_| {})
+}
+
+/// `scan`, telling `on_progress` where it is. The callback runs on the scanning threads, so it
+/// must be cheap; it never changes what is found.
+pub fn scan_with_progress(
+    path: &Path,
+    input_display: &str,
+    settings: &Settings,
+    on_progress: &(dyn Fn(Progress<'_>) + Sync),
+) -> Report {
     let walked = walk::walk(path);
-    let outcomes = scan_files(&walked.files, settings);
+    let sizes: Vec<u64> = walked
+        .files
+        .iter()
+        .map(|f| std::fs::metadata(&f.source.absolute).map_or(0, |m| m.len()))
+        .collect();
+    on_progress(Progress::Start {
+        files: walked.files.len(),
+        bytes: sizes.iter().sum(),
+    });
+    let outcomes = scan_files_reporting(&walked.files, &sizes, settings, on_progress);
     let mut all = Outcome::default();
     for skip in walked.skipped {
         all.skipped.push(skip);
@@ -47,19 +78,29 @@ pub fn scan(path: &Path, input_display: &str, settings: &Settings) -> Report {
 
 /// Scan each file; in parallel, results in input order.
 pub fn scan_files(files: &[walk::WalkedFile], settings: &Settings) -> Vec<Outcome> {
+    scan_files_reporting(files, &[], settings, &|_| {})
+}
+
+fn scan_files_reporting(
+    files: &[walk::WalkedFile],
+    sizes: &[u64],
+    settings: &Settings,
+    on_progress: &(dyn Fn(Progress<'_>) + Sync),
+) -> Vec<Outcome> {
     use rayon::prelude::*;
-    let run = || {
-        files
-            .par_iter()
-            .map(|f| scan_file(&f.source, settings))
-            .collect::<Vec<_>>()
+    let one = |(k, f): (usize, &walk::WalkedFile)| {
+        on_progress(Progress::FileStarted(&f.source));
+        let out = scan_file(&f.source, settings);
+        on_progress(Progress::FileDone(&f.source, sizes.get(k).copied().unwrap_or(0)));
+        out
     };
+    let run = || files.par_iter().enumerate().map(one).collect::<Vec<_>>();
     match rayon::ThreadPoolBuilder::new()
         .num_threads(settings.jobs.max(1))
         .build()
     {
         Ok(pool) => pool.install(run),
-        Err(_) => files.iter().map(|f| scan_file(&f.source, settings)).collect(),
+        Err(_) => files.iter().enumerate().map(one).collect(),
     }
 }
 
@@ -102,8 +143,8 @@ pub fn scan_file(source: &Source, settings: &Settings) -> Outcome {
     if result.is_err() {
         out.errors.push(ScanErrorEntry {
             category: ErrorCategory::InternalError,
-            description: "the scanner failed on this file (internal error); it was not fully scanned"
-                .into(),
+            description:
+                "the scanner failed on this file (internal error); it was not fully scanned".into(),
             source: Some(source.clone()),
             scan_name: "ModelScan",
         });
@@ -134,13 +175,23 @@ pub fn scan_member(ctx: &mut ScanCtx<'_>, source: Source, blob: Blob) {
 /// the scanners that accept it.
 pub fn scan_blob(ctx: &mut ScanCtx<'_>, source: Source, blob: Blob) {
     if let Err(hit) = ctx.budget.check_time() {
-        ctx.error("ModelScan", &source, ErrorCategory::LimitExceeded, format!("{}: {}", hit.limit, hit.detail));
+        ctx.error(
+            "ModelScan",
+            &source,
+            ErrorCategory::LimitExceeded,
+            format!("{}: {}", hit.limit, hit.detail),
+        );
         return;
     }
     let head = match blob.head(detect::HEAD_LEN) {
         Ok(h) => h,
         Err(e) => {
-            ctx.error("ModelScan", &source, ErrorCategory::Io, format!("cannot read: {e}"));
+            ctx.error(
+                "ModelScan",
+                &source,
+                ErrorCategory::Io,
+                format!("cannot read: {e}"),
+            );
             return;
         }
     };
@@ -152,7 +203,15 @@ pub fn scan_blob(ctx: &mut ScanCtx<'_>, source: Source, blob: Blob) {
         Format::Tar => containers::scan_tar_blob(ctx, &source, &blob),
         Format::SevenZip => containers::scan_7z(ctx, &source, &blob),
         f if f.is_compressed_stream() => containers::scan_compressed(ctx, &source, &blob, f),
-        _ => scan_leaf(ctx, Item { source, blob, format, head }),
+        _ => scan_leaf(
+            ctx,
+            Item {
+                source,
+                blob,
+                format,
+                head,
+            },
+        ),
     }
 }
 

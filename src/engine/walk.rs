@@ -74,9 +74,10 @@ pub fn walk(path: &Path) -> Walked {
 fn allowed_roots(root: &Path) -> Vec<PathBuf> {
     let mut v = vec![root.to_path_buf()];
     for anc in root.ancestors() {
-        let is_model_dir = anc
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("models--") || n.to_string_lossy().starts_with("datasets--"));
+        let is_model_dir = anc.file_name().is_some_and(|n| {
+            n.to_string_lossy().starts_with("models--")
+                || n.to_string_lossy().starts_with("datasets--")
+        });
         if is_model_dir {
             v.push(anc.join("blobs"));
             break;

@@ -45,7 +45,12 @@ pub struct ZipDirectory {
 }
 
 fn u16_at(b: &[u8], i: usize) -> Option<u16> {
-    b.get(i..i + 2).map(|s| u16::from_le_bytes([s.first().copied().unwrap_or(0), s.get(1).copied().unwrap_or(0)]))
+    b.get(i..i + 2).map(|s| {
+        u16::from_le_bytes([
+            s.first().copied().unwrap_or(0),
+            s.get(1).copied().unwrap_or(0),
+        ])
+    })
 }
 
 fn u32_at(b: &[u8], i: usize) -> Option<u32> {
@@ -63,7 +68,9 @@ fn u64_at(b: &[u8], i: usize) -> Option<u64> {
 }
 
 pub fn read_directory(blob: &Blob, max_entries: u64) -> Result<ZipDirectory, String> {
-    let tail = blob.tail(super::detect::TAIL_LEN).map_err(|e| e.to_string())?;
+    let tail = blob
+        .tail(super::detect::TAIL_LEN)
+        .map_err(|e| e.to_string())?;
     let tail_start = blob.len() - tail.len() as u64;
     let Some(eocd_rel) = find_eocd(&tail) else {
         return Err("no end-of-central-directory record (truncated or not a zip)".into());
@@ -97,10 +104,14 @@ pub fn read_directory(blob: &Blob, max_entries: u64) -> Result<ZipDirectory, Str
         ));
     }
     if tail.get(..eocd_rel).is_some_and(|t| find_eocd(t).is_some()) {
-        dir.anomalies
-            .push("more than one end-of-central-directory record: several archives are concatenated".into());
+        dir.anomalies.push(
+            "more than one end-of-central-directory record: several archives are concatenated"
+                .into(),
+        );
     }
-    let cd_start = cd_offset.checked_add(concat).ok_or("central directory offset overflows")?;
+    let cd_start = cd_offset
+        .checked_add(concat)
+        .ok_or("central directory offset overflows")?;
     if cd_size > blob.len() || cd_start > blob.len() {
         return Err("central directory lies outside the file".into());
     }
@@ -118,7 +129,9 @@ pub fn read_directory(blob: &Blob, max_entries: u64) -> Result<ZipDirectory, Str
             break;
         }
         if dir.entries.len() as u64 >= max_entries {
-            return Err(format!("more than {max_entries} members (max_archive_members)"));
+            return Err(format!(
+                "more than {max_entries} members (max_archive_members)"
+            ));
         }
         let h = cd.get(pos..).unwrap_or(&[]);
         let made_by = u16_at(h, 4).unwrap_or(0);
@@ -132,8 +145,12 @@ pub fn read_directory(blob: &Blob, max_entries: u64) -> Result<ZipDirectory, Str
         let comment_len = usize::from(u16_at(h, 32).unwrap_or(0));
         let external_attrs = u32_at(h, 38).unwrap_or(0);
         let mut local = u64::from(u32_at(h, 42).unwrap_or(0));
-        let raw_name = h.get(46..46 + name_len).ok_or("central directory entry runs past its end")?;
-        let extra = h.get(46 + name_len..46 + name_len + extra_len).unwrap_or(&[]);
+        let raw_name = h
+            .get(46..46 + name_len)
+            .ok_or("central directory entry runs past its end")?;
+        let extra = h
+            .get(46 + name_len..46 + name_len + extra_len)
+            .unwrap_or(&[]);
         let name = decode_name(raw_name, flags);
         // Zip64 extended information extra field (0x0001).
         let mut e = 0usize;
@@ -161,13 +178,17 @@ pub fn read_directory(blob: &Blob, max_entries: u64) -> Result<ZipDirectory, Str
         let local_offset = local.saturating_add(concat);
         let lh = blob.read_vec(local_offset, 30).unwrap_or_default();
         if !lh.starts_with(b"PK\x03\x04") {
-            dir.anomalies.push(format!("member {name}: no local header where the central directory points"));
+            dir.anomalies.push(format!(
+                "member {name}: no local header where the central directory points"
+            ));
             continue;
         }
         let lflags = u16_at(&lh, 6).unwrap_or(0);
         let lname_len = u64::from(u16_at(&lh, 26).unwrap_or(0));
         let lextra_len = u64::from(u16_at(&lh, 28).unwrap_or(0));
-        let lname = blob.read_vec(local_offset + 30, lname_len as usize).unwrap_or_default();
+        let lname = blob
+            .read_vec(local_offset + 30, lname_len as usize)
+            .unwrap_or_default();
         let lname = decode_name(&lname, lflags);
         if lname != name {
             dir.anomalies.push(format!(

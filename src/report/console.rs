@@ -4,7 +4,7 @@
 //! was scanned.
 
 use super::sanitize::for_terminal;
-use super::{exit_status, Report};
+use super::{Report, exit_status};
 use crate::findings::Severity;
 use std::fmt::Write;
 
@@ -33,7 +33,10 @@ pub fn render(r: &Report, opts: &ConsoleOptions) -> String {
         if not_scanned == 0 && r.summary.scanned.total_scanned > 0 {
             let _ = writeln!(o, "\n No issues found! 🎉");
         } else if r.summary.scanned.total_scanned == 0 {
-            let _ = writeln!(o, "\n Nothing was scanned: no file in a format modelscan reads.");
+            let _ = writeln!(
+                o,
+                "\n Nothing was scanned: no file in a format modelscan reads."
+            );
         } else {
             let _ = writeln!(
                 o,
@@ -54,13 +57,28 @@ pub fn render(r: &Report, opts: &ConsoleOptions) -> String {
             if group.is_empty() {
                 continue;
             }
-            let _ = writeln!(o, "\n{}", paint(&format!("--- {sev} ---"), *sev, opts.color));
+            let _ = writeln!(
+                o,
+                "\n{}",
+                paint(&format!("--- {sev} ---"), *sev, opts.color)
+            );
             for i in group {
                 let _ = writeln!(o, "\nUnsafe operator found:");
                 let _ = writeln!(o, "  - Severity: {}", paint(sev.as_str(), *sev, opts.color));
                 let _ = writeln!(o, "  - Description: {}", for_terminal(&i.description));
-                let _ = writeln!(o, "  - Source: {}", for_terminal(&i.source.display_absolute()));
-                let _ = writeln!(o, "  - Rule: {}{}", i.rule, i.offset.map(|x| format!(" (at byte {x})")).unwrap_or_default());
+                let _ = writeln!(
+                    o,
+                    "  - Source: {}",
+                    for_terminal(&i.source.display_absolute())
+                );
+                let _ = writeln!(
+                    o,
+                    "  - Rule: {}{}",
+                    i.rule,
+                    i.offset
+                        .map(|x| format!(" (at byte {x})"))
+                        .unwrap_or_default()
+                );
                 if !i.why.is_empty() {
                     let _ = writeln!(o, "  - Why: {}", for_terminal(&i.why));
                 }
@@ -68,7 +86,11 @@ pub fn render(r: &Report, opts: &ConsoleOptions) -> String {
         }
     }
     if !r.suppressed.is_empty() {
-        let _ = writeln!(o, "\n--- Suppressed --- \n\n{} issue(s) matched a suppression in the settings file and were not counted.", r.suppressed.len());
+        let _ = writeln!(
+            o,
+            "\n--- Suppressed --- \n\n{} issue(s) matched a suppression in the settings file and were not counted.",
+            r.suppressed.len()
+        );
     }
     if !r.raw_errors.is_empty() {
         let _ = writeln!(o, "\n--- Errors --- ");
@@ -85,7 +107,11 @@ pub fn render(r: &Report, opts: &ConsoleOptions) -> String {
                     );
                 }
                 None => {
-                    let _ = writeln!(o, "The following error was raised: \n{}", for_terminal(&e.description));
+                    let _ = writeln!(
+                        o,
+                        "The following error was raised: \n{}",
+                        for_terminal(&e.description)
+                    );
                 }
             }
         }

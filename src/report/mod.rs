@@ -134,7 +134,12 @@ fn issue_out(i: &Issue) -> IssueOut {
 }
 
 impl Report {
-    pub fn build(out: Outcome, input_path: &str, absolute_root: &Path, settings: &Settings) -> Report {
+    pub fn build(
+        out: Outcome,
+        input_path: &str,
+        absolute_root: &Path,
+        settings: &Settings,
+    ) -> Report {
         let (active, suppressed): (Vec<Issue>, Vec<Issue>) =
             out.issues.into_iter().partition(|i| i.suppressed.is_none());
         let mut by = BySeverity::default();
@@ -146,7 +151,8 @@ impl Report {
                 Severity::Critical => by.critical += 1,
             }
         }
-        let mut scanned_files: Vec<String> = out.scanned.iter().map(|s| s.display_relative()).collect();
+        let mut scanned_files: Vec<String> =
+            out.scanned.iter().map(|s| s.display_relative()).collect();
         scanned_files.dedup();
         let skipped = settings.show_skipped.then(|| Skipped {
             total_skipped: out.skipped.len(),
@@ -167,7 +173,9 @@ impl Report {
                 input_path: input_path.to_string(),
                 absolute_path: absolute_root.to_string_lossy().into_owned(),
                 modelscan_version: env!("CARGO_PKG_VERSION").to_string(),
-                timestamp: chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
+                timestamp: chrono::Local::now()
+                    .format("%Y-%m-%dT%H:%M:%S%.6f")
+                    .to_string(),
                 scanned: Scanned {
                     total_scanned: scanned_files.len(),
                     scanned_files,

@@ -22,7 +22,10 @@ impl Scanner for JsonScanner {
         item.format == Format::Json
     }
     fn scan(&self, item: &Item, ctx: &mut ScanCtx<'_>) -> Result<(), ScanError> {
-        let Some(bytes) = item.blob.to_vec_capped(ctx.settings.limits.max_in_memory_bytes)? else {
+        let Some(bytes) = item
+            .blob
+            .to_vec_capped(ctx.settings.limits.max_in_memory_bytes)?
+        else {
             return Err(ScanError::Limit(crate::limits::LimitHit {
                 limit: "max_in_memory_bytes",
                 detail: "JSON file too large to parse".into(),
@@ -30,7 +33,12 @@ impl Scanner for JsonScanner {
         };
         // serde_json stops at 128 levels of nesting, which is also what we allow.
         if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
-            ctx.error("json", &item.source, ErrorCategory::JsonDecode, format!("Not a valid JSON data: {e}"));
+            ctx.error(
+                "json",
+                &item.source,
+                ErrorCategory::JsonDecode,
+                format!("Not a valid JSON data: {e}"),
+            );
         }
         Ok(())
     }

@@ -23,7 +23,10 @@ pub enum Value {
     Ellipsis,
     Int(i64),
     /// A `long` too large for `i64`, kept as its digit count only.
-    BigInt { digits: usize, negative: bool },
+    BigInt {
+        digits: usize,
+        negative: bool,
+    },
     Float(f64),
     Complex(f64, f64),
     Bytes(Vec<u8>),
@@ -344,11 +347,9 @@ impl Reader<'_> {
                 Value::FrozenSet(self.items(n, depth, "set")?)
             }
             TYPE_DICT => {
+                // Pairs until a NULL key (or, as marshal.c reads it, a NULL value).
                 let mut pairs = Vec::new();
-                loop {
-                    let Some(k) = self.object(depth + 1)? else {
-                        break;
-                    };
+                while let Some(k) = self.object(depth + 1)? {
                     let Some(v) = self.object(depth + 1)? else {
                         break;
                     };
@@ -417,7 +418,10 @@ impl Reader<'_> {
         let fits = count <= 8;
         for i in 0..count {
             let b = self.bytes(2)?;
-            let d = u16::from_le_bytes([b.first().copied().unwrap_or(0), b.get(1).copied().unwrap_or(0)]);
+            let d = u16::from_le_bytes([
+                b.first().copied().unwrap_or(0),
+                b.get(1).copied().unwrap_or(0),
+            ]);
             if d > 0x7fff {
                 return self.err("bad marshal data (digit out of range in long)");
             }
@@ -449,7 +453,9 @@ impl Reader<'_> {
         let v = self.required(depth, "code object")?;
         match self.str_of(&v) {
             Some(s) => Ok(s),
-            None => self.err(format!("bad marshal data (code object {field} is not a string)")),
+            None => self.err(format!(
+                "bad marshal data (code object {field} is not a string)"
+            )),
         }
     }
 
@@ -457,7 +463,9 @@ impl Reader<'_> {
         let v = self.required(depth, "code object")?;
         match &*v {
             Value::Tuple(items) => Ok(items.iter().filter_map(|i| self.str_of(i)).collect()),
-            _ => self.err(format!("bad marshal data (code object {field} is not a tuple)")),
+            _ => self.err(format!(
+                "bad marshal data (code object {field} is not a tuple)"
+            )),
         }
     }
 
@@ -566,11 +574,7 @@ pub fn code_facts(v: &Rc<Value>) -> CodeFacts {
             break;
         }
         match &*v {
-            Value::Str(s) => {
-                if seen_strings.insert(s.clone()) {
-                    facts.strings.push(s.clone());
-                }
-            }
+            Value::Str(s) if seen_strings.insert(s.clone()) => facts.strings.push(s.clone()),
             Value::Bytes(b) => {
                 let s = String::from_utf8_lossy(b).into_owned();
                 if seen_strings.insert(s.clone()) {
@@ -638,7 +642,10 @@ mod tests {
             assert!(facts.names.contains("__import__"), "{tag}: {facts:?}");
             assert!(facts.names.contains("system"), "{tag}: {facts:?}");
             assert!(facts.strings.iter().any(|s| s == "os"), "{tag}: {facts:?}");
-            assert!(facts.strings.iter().any(|s| s == "echo pwned"), "{tag}: {facts:?}");
+            assert!(
+                facts.strings.iter().any(|s| s == "echo pwned"),
+                "{tag}: {facts:?}"
+            );
         }
     }
 
@@ -676,6 +683,31 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(data in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            if let Ok((v, _)) = loads(&data, 64) {
+                let _ = code_facts(&v);
+            }
+        }
+    }
+
+    #[test]
+    fn flipped_bytes_in_real_code_never_panic() {
+        for tag in ["py38", "py311", "py313"] {
+            let good = fixture(&format!("{tag}_subprocess_def.bin"));
+            for at in 0..good.len() {
+                for x in [0x01u8, 0x80, 0xff] {
+                    let mut v = good.clone();
+                    v[at] ^= x;
+                    if let Ok((val, _)) = loads(&v, 200) {
+                        let _ = code_facts(&val);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn scalars_and_containers_decode() {
         // (1, 'ab', None, True, 2.5, b'x', [], {'k': 1}, frozenset())
@@ -708,7 +740,7 @@ mod tests {
 
     #[test]
     fn nesting_past_the_limit_is_an_error() {
-        let mut data = vec![b')', 1].repeat(50);
+        let mut data = [b')', 1].repeat(50);
         data.push(b'N');
         let e = loads(&data, 20).unwrap_err();
         assert!(e.reason.contains("nested deeper than 20"), "{e}");

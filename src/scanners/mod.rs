@@ -5,10 +5,15 @@
 //!
 //! Adding a format: a module here, one line in `SCANNERS`, rows in `rules.rs`, fixtures, tests.
 
-pub mod onnx;
+pub mod gguf;
 pub mod json;
+pub mod keras;
+pub mod marshal;
+pub mod onnx;
 pub mod pickle;
 pub mod safetensors;
+pub mod savedmodel;
+pub mod template;
 pub mod torchscript;
 
 use crate::engine::blob::Blob;
@@ -60,9 +65,15 @@ pub static SCANNERS: &[&dyn Scanner] = &[
     &pickle::PickleScanner,
     &pickle::numpy::NumpyScanner,
     &json::JsonScanner,
+    &keras::H5Scanner,
+    &keras::KerasConfigScanner,
+    &savedmodel::KerasMetadataScanner,
+    &savedmodel::SavedModelOpScanner,
     &safetensors::SafetensorsScanner,
     &onnx::OnnxScanner,
     &torchscript::TorchScriptScanner,
+    &gguf::GgufScanner,
+    &template::ChatTemplateScanner,
 ];
 
 pub fn scanners_for(item: &Item) -> Vec<&'static dyn Scanner> {

@@ -1062,4 +1062,21 @@ mod tests {
         );
         assert_eq!(classify_text("getattr(obj, 'name')"), None);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        #[test]
+        fn arbitrary_bytes_never_panic(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            let _ = scan_bytes("fuzz.safetensors", data);
+        }
+
+        #[test]
+        fn mutated_library_file_never_panics(pos in 0usize..4096, byte in proptest::prelude::any::<u8>(), cut in 0usize..4096) {
+            let mut b = std::fs::read(format!("{DIR}/benign/torch_dtypes.safetensors")).unwrap();
+            let len = b.len();
+            b[pos % len] = byte;
+            b.truncate(len - cut % 64);
+            let _ = scan_bytes("fuzz.safetensors", b);
+        }
+    }
 }

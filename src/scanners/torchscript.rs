@@ -27,13 +27,15 @@ const MAX_CODE_BYTES: u64 = 64 << 20;
 
 pub struct TorchScriptScanner;
 
-/// Whether a member path is TorchScript source: `<archive>/code/<...>.py`.
+/// Whether a member path is TorchScript source: `<archive>/code/<...>.py`, as
+/// `torch.jit.save` lays it out (`code` is the first or second folder of the member path;
+/// deeper `code` folders belong to source trees that happen to be zipped with a model).
 pub fn is_code_member(path: &str) -> bool {
     let mut parts: Vec<&str> = path.split(['/', '\\']).collect();
     let Some(leaf) = parts.pop() else {
         return false;
     };
-    leaf.ends_with(".py") && parts.contains(&"code")
+    leaf.ends_with(".py") && parts.iter().take(2).any(|p| *p == "code")
 }
 
 impl Scanner for TorchScriptScanner {
@@ -345,8 +347,6 @@ const PYTHON_BUILTINS: &[&str] = &[
     "locals",
     "vars",
     "breakpoint",
-    "input",
-    "memoryview",
 ];
 
 /// Builtins TorchScript code calls by bare name; other bare-name calls are locals (function
@@ -655,6 +655,7 @@ mod tests {
         assert!(!is_code_member("traced/data.pkl"));
         assert!(!is_code_member("traced/extra/code.py"));
         assert!(!is_code_member("code.py"));
+        assert!(!is_code_member("repo/src/code/train.py"));
     }
 
     #[test]
@@ -783,6 +784,14 @@ def f(x):
             "1.e5.x(",
         ] {
             let _ = analyze(s);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        #[test]
+        fn arbitrary_text_never_panics(s in "[a-z_.()'\"#\\\\\n rbf0-9]{0,80}") {
+            let _ = analyze(&s);
         }
     }
 }

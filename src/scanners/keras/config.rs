@@ -186,7 +186,9 @@ impl<'a> Walker<'a> {
         }
         let dedupe_key = format!(
             "lambda\u{0}{name}\u{0}{}",
-            cfg.get("function").map(Value::to_string).unwrap_or_default()
+            cfg.get("function")
+                .map(Value::to_string)
+                .unwrap_or_default()
         );
         if !self.first_time(dedupe_key) {
             return;
@@ -216,7 +218,10 @@ impl<'a> Walker<'a> {
             Some(l) => format!("serialized lambda in '{l}'"),
             None => "serialized lambda".to_string(),
         };
-        let stored: Vec<(&str, Stored<'_>)> = code.map(|c| ("function", Stored::Code(c))).into_iter().collect();
+        let stored: Vec<(&str, Stored<'_>)> = code
+            .map(|c| ("function", Stored::Code(c)))
+            .into_iter()
+            .collect();
         let finding = self.judge_lambda(&what, &stored);
         self.findings.push(finding);
     }
@@ -302,7 +307,10 @@ impl<'a> Walker<'a> {
         let Some(j) = lambda::judge_tf_symbol(symbol) else {
             return;
         };
-        if !self.first_time(format!("tfop\u{0}{}\u{0}{symbol}", layer.unwrap_or_default())) {
+        if !self.first_time(format!(
+            "tfop\u{0}{}\u{0}{symbol}",
+            layer.unwrap_or_default()
+        )) {
             return;
         }
         let class = map
@@ -327,8 +335,14 @@ impl<'a> Walker<'a> {
     /// import `module` and take `class_name` from it, or for `"class_name": "function"` the
     /// function named by `config`.
     fn reference(&mut self, map: &Map<String, Value>, layer: Option<&str>) -> bool {
-        let module = map.get("module").and_then(Value::as_str).unwrap_or_default();
-        let class_name = map.get("class_name").and_then(Value::as_str).unwrap_or_default();
+        let module = map
+            .get("module")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let class_name = map
+            .get("class_name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let name = if class_name == "function" {
             map.get("config")
                 .and_then(Value::as_str)
@@ -365,7 +379,10 @@ impl<'a> Walker<'a> {
     }
 
     fn report_reference(&mut self, module: &str, name: &str, j: Judgement, layer: Option<&str>) {
-        if !self.first_time(format!("ref\u{0}{}\u{0}{module}\u{0}{name}", layer.unwrap_or_default())) {
+        if !self.first_time(format!(
+            "ref\u{0}{}\u{0}{module}\u{0}{name}",
+            layer.unwrap_or_default()
+        )) {
             return;
         }
         let place = match layer {
@@ -422,7 +439,10 @@ fn stored_function<'v>(
                     .get("config")
                     .and_then(Value::as_str)
                     .or_else(|| m.get("registered_name").and_then(Value::as_str))?;
-                Some(Stored::Named(m.get("module").and_then(Value::as_str), fname))
+                Some(Stored::Named(
+                    m.get("module").and_then(Value::as_str),
+                    fname,
+                ))
             }
             Some(cn) if m.contains_key("module") => {
                 Some(Stored::Named(m.get("module").and_then(Value::as_str), cn))
@@ -587,17 +607,25 @@ mod tests {
         assert!(looks_like_keras_json(
             br#"{"class_name": "Sequential", "config": {"name": "s", "layers": []}, "keras_version": "2.13.1"}"#
         ));
-        assert!(looks_like_keras_json(br#"{"keras_version": "3.15.1", "date_saved": "x"}"#));
+        assert!(looks_like_keras_json(
+            br#"{"keras_version": "3.15.1", "date_saved": "x"}"#
+        ));
         assert!(!looks_like_keras_json(
             br#"{"architectures": ["BertModel"], "model_type": "bert", "hidden_size": 768}"#
         ));
         assert!(!looks_like_keras_json(
             br#"{"learner": {"attributes": {}, "gradient_booster": {"name": "gbtree"}}, "version": [2, 1, 0]}"#
         ));
-        assert!(!looks_like_keras_json(br#"{"version": "1.0", "model": {"type": "BPE", "vocab": {"a": 1}}}"#));
-        assert!(!looks_like_keras_json(br#"[{"class_name": "Lambda", "config": {}}]"#));
+        assert!(!looks_like_keras_json(
+            br#"{"version": "1.0", "model": {"type": "BPE", "vocab": {"a": 1}}}"#
+        ));
+        assert!(!looks_like_keras_json(
+            br#"[{"class_name": "Lambda", "config": {}}]"#
+        ));
         // A nested class_name does not count.
-        assert!(!looks_like_keras_json(br#"{"x": {"class_name": "A", "config": {}}}"#));
+        assert!(!looks_like_keras_json(
+            br#"{"x": {"class_name": "A", "config": {}}}"#
+        ));
     }
 
     #[test]
@@ -634,7 +662,10 @@ mod tests {
         let f = walk(&cfg);
         let ops: Vec<&str> = f.iter().map(|f| f.operator.as_str()).collect();
         assert_eq!(ops, ["exec", "Popen", "system"]);
-        assert!(f.iter().all(|f| f.rule == REFERENCE_RULE && f.severity == Severity::Critical));
+        assert!(
+            f.iter()
+                .all(|f| f.rule == REFERENCE_RULE && f.severity == Severity::Critical)
+        );
     }
 
     #[test]
@@ -659,7 +690,10 @@ mod tests {
         }
         let s = Settings::defaults();
         let e = Walker::new(&s).walk(&v).unwrap_err();
-        assert!(matches!(e, ScanError::Limit(ref h) if h.limit == "max_nesting_depth"), "{e}");
+        assert!(
+            matches!(e, ScanError::Limit(ref h) if h.limit == "max_nesting_depth"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -9,11 +9,11 @@
 
 use super::config::Walker;
 use super::{read_capped, report_findings};
+use crate::engine::detect::Format;
 use crate::error::ScanError;
 use crate::findings::{ErrorCategory, Severity, Source};
 use crate::limits::LimitHit;
 use crate::scanners::{IssueBuilder, Item, ScanCtx, Scanner};
-use crate::engine::detect::Format;
 use hdf5_reader::messages::HdfMessage;
 use hdf5_reader::messages::datatype::{Datatype, StringSize, VarLenKind};
 use hdf5_reader::{Attribute, ExternalLinkResolver, Hdf5File, OpenOptions};
@@ -49,6 +49,20 @@ impl Scanner for H5Scanner {
             .with_max_read_bytes(1 << 20);
         let file = Hdf5File::from_shared_bytes_with_options(bytes.clone(), options)
             .map_err(|e| malformed(&e))?;
+        // libhdf5 refuses a file shorter than the end-of-file address its superblock records
+        // ("truncated file"); so do we, with the numbers.
+        let sb = file.superblock();
+        let available = (bytes.len() as u64).saturating_sub(sb.base_address);
+        if sb.eof_address != u64::MAX && sb.eof_address > available {
+            return Err(ScanError::malformed(
+                "hdf5",
+                None,
+                format!(
+                    "truncated file: {available} bytes, the superblock's end-of-file address is {}",
+                    sb.eof_address
+                ),
+            ));
+        }
         let root = file.root_group().map_err(|e| malformed(&e))?;
         let attributes = root.attributes().map_err(|e| malformed(&e))?;
         let offset_size = file.superblock().offset_size;
@@ -105,7 +119,8 @@ fn attribute_text(attr: &Attribute, file: &[u8], offset_size: u8) -> Result<Stri
             ..
         } => {
             if attr.shape.is_empty() {
-                attr.read_vlen_string(file, offset_size).map_err(|e| e.to_string())
+                attr.read_vlen_string(file, offset_size)
+                    .map_err(|e| e.to_string())
             } else {
                 first_string(
                     attr.read_vlen_strings(file, offset_size)
@@ -265,7 +280,9 @@ fn walk_tree(
                         let target = heap
                             .as_ref()
                             .ok()
-                            .and_then(|h| h.get_string_storage(slot.name_offset, file.storage()).ok())
+                            .and_then(|h| {
+                                h.get_string_storage(slot.name_offset, file.storage()).ok()
+                            })
                             .unwrap_or_else(|| "<unreadable name>".to_string());
                         external_issue(
                             ctx,
@@ -340,7 +357,8 @@ fn tree_error(
     path: &str,
     e: &hdf5_reader::error::Error,
 ) -> ScanError {
-    if matches!(e, hdf5_reader::error::Error::UnsupportedLayoutClass(3)) {
+    // The error arrives wrapped with the child's name, so match on its text.
+    if e.to_string().contains("unsupported layout class 3") {
         external_issue(
             ctx,
             source,
@@ -395,9 +413,16 @@ mod tests {
         let i = &out.issues[0];
         assert_eq!(i.rule, "keras.lambda-dangerous-code");
         assert_eq!(i.severity, Severity::Critical);
-        assert_eq!((i.module.as_str(), i.operator.as_str()), ("Keras", "Lambda"));
+        assert_eq!(
+            (i.module.as_str(), i.operator.as_str()),
+            ("Keras", "Lambda")
+        );
         assert_eq!(i.scanner, NAME);
-        assert!(i.why.contains("system") && i.why.contains("'preprocess'"), "{}", i.why);
+        assert!(
+            i.why.contains("system") && i.why.contains("'preprocess'"),
+            "{}",
+            i.why
+        );
     }
 
     #[test]
@@ -412,7 +437,11 @@ mod tests {
             assert_eq!(out.issues[0].severity, Severity::Critical, "{f}");
         }
         let out = h5("keras/malicious/lambda_subprocess_def_tfkeras.h5");
-        assert!(out.issues[0].why.contains("subprocess"), "{}", out.issues[0].why);
+        assert!(
+            out.issues[0].why.contains("subprocess"),
+            "{}",
+            out.issues[0].why
+        );
     }
 
     #[test]
@@ -432,8 +461,29 @@ mod tests {
         let out = h5("keras/malicious/external_storage.h5");
         assert_eq!(out.issues.len(), 1, "{:?}", out.issues);
         assert_eq!(out.issues[0].operator, "ExternalStorage");
-        assert!(out.issues[0].why.contains("/etc/hostname"), "{}", out.issues[0].why);
+        assert!(
+            out.issues[0].why.contains("/etc/hostname"),
+            "{}",
+            out.issues[0].why
+        );
         assert!(out.errors.is_empty(), "{:?}", out.errors);
+    }
+
+    #[test]
+    fn virtual_dataset_is_reported_and_the_unread_rest_is_an_error() {
+        let (out, result) = run(
+            &H5Scanner,
+            "keras/malicious/external_virtual_dataset.h5",
+            Format::Hdf5,
+        );
+        assert_eq!(out.issues.len(), 1, "{:?}", out.issues);
+        assert_eq!(out.issues[0].operator, "VirtualDataset");
+        assert_eq!(out.issues[0].rule, EXTERNAL_RULE);
+        let e = result.unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "hdf5: /: child 'virtual' at 0x4338: unsupported layout class 3"
+        );
     }
 
     #[test]
@@ -442,7 +492,10 @@ mod tests {
         assert!(out.issues.is_empty());
         let e = result.unwrap_err();
         assert_eq!(e.category(), ErrorCategory::Malformed);
-        assert_eq!(e.to_string(), "hdf5: I/O error: failed to fill whole buffer");
+        assert_eq!(
+            e.to_string(),
+            "hdf5: truncated file: 4096 bytes, the superblock's end-of-file address is 17208"
+        );
     }
 
     #[test]
@@ -453,8 +506,42 @@ mod tests {
         assert_eq!(out.errors[0].category, ErrorCategory::JsonDecode);
         assert_eq!(
             out.errors[0].description,
-            "Not a valid JSON data (attribute 'model_config': EOF while parsing an object at line 1 column 39)"
+            "Not a valid JSON data (attribute 'model_config': EOF while parsing an object at line 1 column 40)"
         );
+    }
+
+    #[test]
+    fn damaged_files_end_in_an_error_or_a_result_never_a_panic() {
+        let good = std::fs::read(super::super::tests::fixture_path(
+            "keras/malicious/lambda_os_system_tfkeras.h5",
+        ))
+        .unwrap();
+        let settings = crate::settings::Settings::defaults();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut variants: Vec<Vec<u8>> = (0..good.len())
+            .step_by(97)
+            .map(|n| good[..n].to_vec())
+            .collect();
+        for _ in 0..300 {
+            let mut v = good.clone();
+            let at = (next() % 8192.min(v.len() as u64)) as usize;
+            v[at] ^= (next() % 255 + 1) as u8;
+            variants.push(v);
+        }
+        for v in variants {
+            let item = super::super::tests::item_from(
+                v,
+                Source::file("m.h5".into(), "m.h5".into()),
+                Format::Hdf5,
+            );
+            let _ = super::super::tests::run_item_with(&H5Scanner, &item, &settings);
+        }
     }
 
     #[test]

@@ -59,7 +59,8 @@ impl CodeReport {
                 }
                 s.push_str(&format!(" ({} code object", layout.describe()));
                 if !facts.names.is_empty() {
-                    let names: Vec<&str> = facts.names.iter().map(String::as_str).take(12).collect();
+                    let names: Vec<&str> =
+                        facts.names.iter().map(String::as_str).take(12).collect();
                     s.push_str(&format!("; names: {}", names.join(", ")));
                 }
                 let strings: Vec<String> = facts
@@ -167,36 +168,165 @@ pub fn analyze_code_string(code: &str, max_depth: u32) -> CodeReport {
 /// Names that give code execution, process control, the import machinery or the interpreter's
 /// internals; a serialized model function has no reason to touch them.
 const CRITICAL_NAMES: &[&str] = &[
-    "os", "posix", "nt", "subprocess", "pty", "commands", "runpy", "importlib", "sys",
-    "builtins", "__builtin__", "__builtins__", "__import__", "import_module", "eval", "exec",
-    "execfile", "compile", "open", "socket", "ctypes", "cffi", "CDLL", "cdll", "windll",
-    "LoadLibrary", "dlopen", "marshal", "pickle", "_pickle", "cPickle", "dill", "cloudpickle",
-    "system", "popen", "Popen", "popen2", "popen3", "spawnl", "spawnle", "spawnlp", "spawnlpe",
-    "spawnv", "spawnve", "spawnvp", "spawnvpe", "posix_spawn", "posix_spawnp", "execl",
-    "execle", "execlp", "execlpe", "execv", "execve", "execvp", "execvpe", "fork", "forkpty",
-    "startfile", "check_output", "check_call", "getoutput", "getstatusoutput", "globals",
-    "locals", "vars", "setattr", "delattr", "breakpoint", "load_op_library", "load_library",
-    "py_function", "numpy_function", "py_func", "__globals__", "__subclasses__", "__bases__",
-    "__base__", "__mro__", "__code__", "__closure__", "__getattribute__", "__reduce__",
-    "__reduce_ex__", "__loader__", "__spec__", "func_globals", "f_globals", "f_builtins",
-    "f_locals", "f_back", "gi_frame", "tb_frame", "_getframe", "exec_module", "load_module",
+    "os",
+    "posix",
+    "nt",
+    "subprocess",
+    "pty",
+    "commands",
+    "runpy",
+    "importlib",
+    "sys",
+    "builtins",
+    "__builtin__",
+    "__builtins__",
+    "__import__",
+    "import_module",
+    "eval",
+    "exec",
+    "execfile",
+    "compile",
+    "open",
+    "socket",
+    "ctypes",
+    "cffi",
+    "CDLL",
+    "cdll",
+    "windll",
+    "LoadLibrary",
+    "dlopen",
+    "marshal",
+    "pickle",
+    "_pickle",
+    "cPickle",
+    "dill",
+    "cloudpickle",
+    "system",
+    "popen",
+    "Popen",
+    "popen2",
+    "popen3",
+    "spawnl",
+    "spawnle",
+    "spawnlp",
+    "spawnlpe",
+    "spawnv",
+    "spawnve",
+    "spawnvp",
+    "spawnvpe",
+    "posix_spawn",
+    "posix_spawnp",
+    "execl",
+    "execle",
+    "execlp",
+    "execlpe",
+    "execv",
+    "execve",
+    "execvp",
+    "execvpe",
+    "fork",
+    "forkpty",
+    "startfile",
+    "check_output",
+    "check_call",
+    "getoutput",
+    "getstatusoutput",
+    "globals",
+    "locals",
+    "vars",
+    "setattr",
+    "delattr",
+    "breakpoint",
+    "load_op_library",
+    "load_library",
+    "py_function",
+    "numpy_function",
+    "py_func",
+    "__globals__",
+    "__subclasses__",
+    "__bases__",
+    "__base__",
+    "__mro__",
+    "__code__",
+    "__closure__",
+    "__getattribute__",
+    "__reduce__",
+    "__reduce_ex__",
+    "__loader__",
+    "__spec__",
+    "func_globals",
+    "f_globals",
+    "f_builtins",
+    "f_locals",
+    "f_back",
+    "gi_frame",
+    "tb_frame",
+    "_getframe",
+    "exec_module",
+    "load_module",
 ];
 
 /// File-system and network access: data leaves or lands on the machine.
 const HIGH_NAMES: &[&str] = &[
-    "shutil", "rmtree", "remove", "unlink", "rmdir", "removedirs", "chmod", "chown",
-    "write_file", "read_file", "gfile", "GFile", "urllib", "urllib2", "urlopen",
-    "urlretrieve", "requests", "httpx", "http", "httplib", "ftplib", "telnetlib", "smtplib",
-    "webbrowser", "paramiko", "asyncio", "multiprocessing", "signal", "kill", "killpg",
-    "getenv", "putenv", "environ", "tempfile", "pathlib", "write_text", "write_bytes",
-    "read_text", "read_bytes", "glob", "listdir", "scandir", "get_file",
+    "shutil",
+    "rmtree",
+    "remove",
+    "unlink",
+    "rmdir",
+    "removedirs",
+    "chmod",
+    "chown",
+    "write_file",
+    "read_file",
+    "gfile",
+    "GFile",
+    "urllib",
+    "urllib2",
+    "urlopen",
+    "urlretrieve",
+    "requests",
+    "httpx",
+    "http",
+    "httplib",
+    "ftplib",
+    "telnetlib",
+    "smtplib",
+    "webbrowser",
+    "paramiko",
+    "asyncio",
+    "multiprocessing",
+    "signal",
+    "kill",
+    "killpg",
+    "getenv",
+    "putenv",
+    "environ",
+    "tempfile",
+    "pathlib",
+    "write_text",
+    "write_bytes",
+    "read_text",
+    "read_bytes",
+    "glob",
+    "listdir",
+    "scandir",
+    "get_file",
     "enable_unsafe_deserialization",
 ];
 
 /// Substrings of string constants that read as shell commands.
 const SHELL_MARKERS: &[&str] = &[
-    "/bin/sh", "/bin/bash", "cmd.exe", "powershell", "curl ", "wget ", "nc -", "rm -rf",
-    "chmod +x", "/dev/tcp/", "base64 -d",
+    "/bin/sh",
+    "/bin/bash",
+    "cmd.exe",
+    "powershell",
+    "curl ",
+    "wget ",
+    "nc -",
+    "rm -rf",
+    "chmod +x",
+    "/dev/tcp/",
+    "base64 -d",
 ];
 
 fn name_severity(name: &str) -> Option<Severity> {
@@ -218,13 +348,13 @@ fn is_dunder(s: &str) -> bool {
 /// `__import__` take their targets as strings.
 pub fn judge_facts(facts: &CodeFacts) -> Vec<(String, Severity)> {
     let mut hits: BTreeMap<String, Severity> = BTreeMap::new();
-    let mut add = |what: String, sev: Severity| {
+    fn add(hits: &mut BTreeMap<String, Severity>, what: String, sev: Severity) {
         let e = hits.entry(what).or_insert(sev);
         *e = (*e).max(sev);
-    };
+    }
     for n in &facts.names {
         if let Some(sev) = name_severity(n) {
-            add(n.clone(), sev);
+            add(&mut hits, n.clone(), sev);
         }
     }
     let uses_getattr = facts.names.contains("getattr");
@@ -233,49 +363,122 @@ pub fn judge_facts(facts: &CodeFacts) -> Vec<(String, Severity)> {
         let mut matched = false;
         for part in std::iter::once(t).chain(t.split('.')) {
             if let Some(sev) = name_severity(part) {
-                add(format!("'{}' (string)", clip(part, 40)), sev);
+                add(&mut hits, format!("'{}' (string)", clip(part, 40)), sev);
                 matched = true;
             }
         }
         if uses_getattr && !matched && is_dunder(t) {
-            add(format!("getattr(..., '{}')", clip(t, 40)), Severity::Critical);
+            add(
+                &mut hits,
+                format!("getattr(..., '{}')", clip(t, 40)),
+                Severity::Critical,
+            );
         }
         let lower = t.to_ascii_lowercase();
         if SHELL_MARKERS.iter().any(|m| lower.contains(m)) {
-            add(format!("shell command '{}'", clip(t, 60)), Severity::High);
+            add(
+                &mut hits,
+                format!("shell command '{}'", clip(t, 60)),
+                Severity::High,
+            );
         }
     }
     if uses_getattr && !hits.is_empty() {
-        add("getattr".into(), Severity::Critical);
+        add(&mut hits, "getattr".into(), Severity::Critical);
     }
     hits.into_iter().collect()
 }
 
 /// Roots of the Keras and TensorFlow packages: references inside them are judged by name.
 const KERAS_FAMILY: &[&str] = &[
-    "keras", "tf_keras", "tensorflow", "tf", "keras_hub", "keras_cv", "keras_nlp",
+    "keras",
+    "tf_keras",
+    "tensorflow",
+    "tf",
+    "keras_hub",
+    "keras_cv",
+    "keras_nlp",
 ];
 
 /// Keras helpers that Keras itself refuses during deserialization since 3.11
 /// (`serialization_lib.NON_MODELING_APIS`); older Keras resolved them from a config, which is
 /// how the safe_mode bypasses worked (CVE-2025-1550, CVE-2025-8747, CVE-2025-9905).
 const KERAS_HELPERS: &[(&str, Severity, &str)] = &[
-    ("enable_unsafe_deserialization", Severity::Critical,
-     "turns safe_mode off for the rest of the load, so Lambda layers and pickled objects that follow run"),
-    ("get_file", Severity::High, "downloads a URL chosen by the file to a local path"),
-    ("load_model", Severity::High, "loads a second model from a path chosen by the file, under its own rules"),
-    ("model_from_json", Severity::High, "builds a second model from a config chosen by the file"),
-    ("model_from_yaml", Severity::High, "builds a second model from a config chosen by the file"),
-    ("deserialize_keras_object", Severity::High, "deserializes a second object from a config chosen by the file"),
-    ("load_weights", Severity::High, "reads weights from a path chosen by the file"),
-    ("save_model", Severity::High, "writes a file to a path chosen by the file"),
-    ("save_weights", Severity::High, "writes a file to a path chosen by the file"),
-    ("save_img", Severity::High, "writes a file to a path chosen by the file"),
-    ("load_img", Severity::Medium, "reads a local file chosen by the file"),
-    ("image_dataset_from_directory", Severity::Medium, "reads local files chosen by the file"),
-    ("text_dataset_from_directory", Severity::Medium, "reads local files chosen by the file"),
-    ("audio_dataset_from_directory", Severity::Medium, "reads local files chosen by the file"),
-    ("register_keras_serializable", Severity::Medium, "registers new objects while the model is being loaded"),
+    (
+        "enable_unsafe_deserialization",
+        Severity::Critical,
+        "turns safe_mode off for the rest of the load, so Lambda layers and pickled objects that follow run",
+    ),
+    (
+        "get_file",
+        Severity::High,
+        "downloads a URL chosen by the file to a local path",
+    ),
+    (
+        "load_model",
+        Severity::High,
+        "loads a second model from a path chosen by the file, under its own rules",
+    ),
+    (
+        "model_from_json",
+        Severity::High,
+        "builds a second model from a config chosen by the file",
+    ),
+    (
+        "model_from_yaml",
+        Severity::High,
+        "builds a second model from a config chosen by the file",
+    ),
+    (
+        "deserialize_keras_object",
+        Severity::High,
+        "deserializes a second object from a config chosen by the file",
+    ),
+    (
+        "load_weights",
+        Severity::High,
+        "reads weights from a path chosen by the file",
+    ),
+    (
+        "save_model",
+        Severity::High,
+        "writes a file to a path chosen by the file",
+    ),
+    (
+        "save_weights",
+        Severity::High,
+        "writes a file to a path chosen by the file",
+    ),
+    (
+        "save_img",
+        Severity::High,
+        "writes a file to a path chosen by the file",
+    ),
+    (
+        "load_img",
+        Severity::Medium,
+        "reads a local file chosen by the file",
+    ),
+    (
+        "image_dataset_from_directory",
+        Severity::Medium,
+        "reads local files chosen by the file",
+    ),
+    (
+        "text_dataset_from_directory",
+        Severity::Medium,
+        "reads local files chosen by the file",
+    ),
+    (
+        "audio_dataset_from_directory",
+        Severity::Medium,
+        "reads local files chosen by the file",
+    ),
+    (
+        "register_keras_serializable",
+        Severity::Medium,
+        "registers new objects while the model is being loaded",
+    ),
 ];
 
 /// Judge a TensorFlow symbol path without its root (`io.write_file`, `raw_ops.ReadFile`).
@@ -302,9 +505,10 @@ pub fn judge_tf_symbol(path: &str) -> Option<Judgement> {
         "py_function" | "numpy_function" | "py_func" | "eager_py_func" => {
             hit(Severity::Critical, "calls back into arbitrary Python code")
         }
-        "load_op_library" | "load_library" | "load_pluggable_device_library" => {
-            hit(Severity::Critical, "loads a native shared library into the process")
-        }
+        "load_op_library" | "load_library" | "load_pluggable_device_library" => hit(
+            Severity::Critical,
+            "loads a native shared library into the process",
+        ),
         "read_file" => hit(Severity::High, "reads a local file"),
         "write_file" => hit(Severity::High, "writes a local file"),
         "matching_files" => hit(Severity::Medium, "lists local files"),
@@ -312,9 +516,10 @@ pub fn judge_tf_symbol(path: &str) -> Option<Judgement> {
             hit(Severity::Medium, "writes event files to a directory")
         }
         _ if parts.contains(&"gfile") => hit(Severity::High, "accesses the file system"),
-        "load" if parts.contains(&"saved_model") => {
-            hit(Severity::High, "loads a second model from a path chosen by the file")
-        }
+        "load" if parts.contains(&"saved_model") => hit(
+            Severity::High,
+            "loads a second model from a path chosen by the file",
+        ),
         _ => KERAS_HELPERS
             .iter()
             .find(|(n, _, _)| *n == last)
@@ -328,32 +533,75 @@ pub fn judge_tf_symbol(path: &str) -> Option<Judgement> {
 /// Builtins that run code or reach the interpreter; other names under `builtins` are how
 /// Keras 3 serializes its own functions (`relu`, `mse`) and are fine.
 const DANGEROUS_BUILTINS: &[&str] = &[
-    "eval", "exec", "compile", "open", "__import__", "getattr", "setattr", "delattr",
-    "globals", "locals", "vars", "breakpoint", "input", "execfile", "file", "apply",
-    "__build_class__", "memoryview",
+    "eval",
+    "exec",
+    "compile",
+    "open",
+    "__import__",
+    "getattr",
+    "setattr",
+    "delattr",
+    "globals",
+    "locals",
+    "vars",
+    "breakpoint",
+    "input",
+    "execfile",
+    "file",
+    "apply",
+    "__build_class__",
+    "memoryview",
 ];
 
 /// Module roots never needed by a model config, with the severity of a reference to them.
 const DANGEROUS_MODULES: &[(&str, Severity)] = &[
-    ("os", Severity::Critical), ("posix", Severity::Critical), ("nt", Severity::Critical),
-    ("subprocess", Severity::Critical), ("pty", Severity::Critical),
-    ("commands", Severity::Critical), ("runpy", Severity::Critical),
-    ("importlib", Severity::Critical), ("sys", Severity::Critical),
-    ("ctypes", Severity::Critical), ("cffi", Severity::Critical),
-    ("marshal", Severity::Critical), ("pickle", Severity::Critical),
-    ("_pickle", Severity::Critical), ("cPickle", Severity::Critical),
-    ("dill", Severity::Critical), ("cloudpickle", Severity::Critical),
-    ("joblib", Severity::Critical), ("code", Severity::Critical),
-    ("codeop", Severity::Critical), ("pdb", Severity::Critical), ("bdb", Severity::Critical),
-    ("socket", Severity::Critical), ("shutil", Severity::Critical),
-    ("asyncio", Severity::Critical), ("multiprocessing", Severity::Critical),
-    ("operator", Severity::High), ("types", Severity::High), ("inspect", Severity::High),
-    ("webbrowser", Severity::High), ("urllib", Severity::High), ("urllib2", Severity::High),
-    ("urllib3", Severity::High), ("http", Severity::High), ("httplib", Severity::High),
-    ("requests", Severity::High), ("httpx", Severity::High), ("aiohttp", Severity::High),
-    ("ftplib", Severity::High), ("telnetlib", Severity::High), ("smtplib", Severity::High),
-    ("paramiko", Severity::High), ("tempfile", Severity::High), ("pathlib", Severity::High),
-    ("glob", Severity::High), ("io", Severity::High), ("codecs", Severity::High),
+    ("os", Severity::Critical),
+    ("posix", Severity::Critical),
+    ("nt", Severity::Critical),
+    ("subprocess", Severity::Critical),
+    ("pty", Severity::Critical),
+    ("commands", Severity::Critical),
+    ("runpy", Severity::Critical),
+    ("importlib", Severity::Critical),
+    ("sys", Severity::Critical),
+    ("ctypes", Severity::Critical),
+    ("cffi", Severity::Critical),
+    ("marshal", Severity::Critical),
+    ("pickle", Severity::Critical),
+    ("_pickle", Severity::Critical),
+    ("cPickle", Severity::Critical),
+    ("dill", Severity::Critical),
+    ("cloudpickle", Severity::Critical),
+    ("joblib", Severity::Critical),
+    ("code", Severity::Critical),
+    ("codeop", Severity::Critical),
+    ("pdb", Severity::Critical),
+    ("bdb", Severity::Critical),
+    ("socket", Severity::Critical),
+    ("shutil", Severity::Critical),
+    ("asyncio", Severity::Critical),
+    ("multiprocessing", Severity::Critical),
+    ("operator", Severity::High),
+    ("types", Severity::High),
+    ("inspect", Severity::High),
+    ("webbrowser", Severity::High),
+    ("urllib", Severity::High),
+    ("urllib2", Severity::High),
+    ("urllib3", Severity::High),
+    ("http", Severity::High),
+    ("httplib", Severity::High),
+    ("requests", Severity::High),
+    ("httpx", Severity::High),
+    ("aiohttp", Severity::High),
+    ("ftplib", Severity::High),
+    ("telnetlib", Severity::High),
+    ("smtplib", Severity::High),
+    ("paramiko", Severity::High),
+    ("tempfile", Severity::High),
+    ("pathlib", Severity::High),
+    ("glob", Severity::High),
+    ("io", Severity::High),
+    ("codecs", Severity::High),
     ("signal", Severity::High),
 ];
 
@@ -433,7 +681,11 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/fixtures/marshal/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read(format!(
+            "{}/fixtures/marshal/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
     }
 
     fn b64(data: &[u8]) -> String {
@@ -445,7 +697,10 @@ mod tests {
         let report = analyze_code_string(&b64(&fixture("py311_os_system_lambda.bin")), 200);
         assert_eq!(report.severity(), Some(Severity::Critical));
         let s = report.summary();
-        assert!(s.contains("__import__") && s.contains("system") && s.contains("'os'"), "{s}");
+        assert!(
+            s.contains("__import__") && s.contains("system") && s.contains("'os'"),
+            "{s}"
+        );
     }
 
     #[test]
@@ -460,7 +715,12 @@ mod tests {
         let clean = b64(&fixture("py312_os_system_lambda.bin"));
         let noisy: String = clean.chars().flat_map(|c| [c, '!']).collect();
         let report = analyze_code_string(&noisy, 200);
-        assert_eq!(report.severity(), Some(Severity::Critical), "{}", report.summary());
+        assert_eq!(
+            report.severity(),
+            Some(Severity::Critical),
+            "{}",
+            report.summary()
+        );
     }
 
     #[test]
@@ -468,7 +728,12 @@ mod tests {
         let data = fixture("py36_os_system_lambda.bin");
         let text: String = data.iter().map(|&b| char::from(b)).collect();
         let report = analyze_code_string(&text, 200);
-        assert_eq!(report.severity(), Some(Severity::Critical), "{}", report.summary());
+        assert_eq!(
+            report.severity(),
+            Some(Severity::Critical),
+            "{}",
+            report.summary()
+        );
     }
 
     #[test]
@@ -483,7 +748,10 @@ mod tests {
         facts.names.insert("getattr".into());
         facts.strings.push("__class__".into());
         let hits = judge_facts(&facts);
-        assert!(hits.iter().any(|(_, s)| *s == Severity::Critical), "{hits:?}");
+        assert!(
+            hits.iter().any(|(_, s)| *s == Severity::Critical),
+            "{hits:?}"
+        );
         let mut plain = CodeFacts::default();
         plain.names.insert("getattr".into());
         plain.strings.push("shape".into());

@@ -11,7 +11,7 @@ pub mod lambda;
 
 use crate::engine::detect::Format;
 use crate::error::ScanError;
-use crate::findings::{ErrorCategory, Source};
+use crate::findings::Source;
 use crate::limits::LimitHit;
 use crate::scanners::{IssueBuilder, Item, ScanCtx, Scanner};
 use config::{Finding, Walker};
@@ -45,15 +45,9 @@ impl Scanner for KerasConfigScanner {
                     detail: format!("JSON nested too deeply to parse ({e})"),
                 }));
             }
-            Err(e) => {
-                ctx.error(
-                    SCAN_NAME,
-                    &item.source,
-                    ErrorCategory::JsonDecode,
-                    format!("Not a valid JSON data ({e})"),
-                );
-                return Ok(());
-            }
+            // The plain JSON scanner, which accepts every JSON item, reports the decode error;
+            // a second entry for the same file would say nothing new.
+            Err(_) => return Ok(()),
         };
         // metadata.json ({"keras_version": .., "date_saved": ..}) carries no code.
         if value.get("class_name").is_none() && value.get("keras_version").is_some() {
@@ -104,7 +98,7 @@ pub(crate) fn report_findings(
 pub(crate) mod tests {
     use super::*;
     use crate::engine::blob::Blob;
-    use crate::findings::Severity;
+    use crate::findings::{ErrorCategory, Severity};
     use crate::limits::Budget;
     use crate::scanners::Outcome;
     use crate::settings::Settings;
@@ -115,7 +109,11 @@ pub(crate) mod tests {
     }
 
     pub fn item_from(bytes: Vec<u8>, source: Source, format: Format) -> Item {
-        let head = bytes.iter().take(crate::engine::detect::HEAD_LEN).copied().collect();
+        let head = bytes
+            .iter()
+            .take(crate::engine::detect::HEAD_LEN)
+            .copied()
+            .collect();
         Item {
             source,
             blob: Blob::from_vec(bytes),
@@ -137,7 +135,12 @@ pub(crate) mod tests {
                 out: &mut out,
                 depth: 0,
             };
-            assert!(scanner.accepts(item), "{} refuses {:?}", scanner.name(), item.source);
+            assert!(
+                scanner.accepts(item),
+                "{} refuses {:?}",
+                scanner.name(),
+                item.source
+            );
             scanner.scan(item, &mut ctx)
         };
         (out, result)
@@ -155,7 +158,11 @@ pub(crate) mod tests {
         run_item_with(scanner, &item, settings)
     }
 
-    pub fn run(scanner: &dyn Scanner, rel: &str, format: Format) -> (Outcome, Result<(), ScanError>) {
+    pub fn run(
+        scanner: &dyn Scanner,
+        rel: &str,
+        format: Format,
+    ) -> (Outcome, Result<(), ScanError>) {
         run_with(scanner, rel, format, &Settings::defaults())
     }
 
@@ -173,7 +180,10 @@ pub(crate) mod tests {
         let file = std::fs::File::open(fixture_path(rel)).unwrap();
         let mut zip = zip::ZipArchive::new(file).unwrap();
         let mut bytes = Vec::new();
-        zip.by_name(member).unwrap().read_to_end(&mut bytes).unwrap();
+        zip.by_name(member)
+            .unwrap()
+            .read_to_end(&mut bytes)
+            .unwrap();
         let name = rel.rsplit('/').next().unwrap().to_string();
         let source = Source::file(name, fixture_path(rel).into()).child(member);
         let format = if member.ends_with(".h5") {
@@ -204,7 +214,11 @@ pub(crate) mod tests {
             assert!(out.issues.is_empty(), "{f}: {:?}", out.issues);
             assert!(out.errors.is_empty(), "{f}: {:?}", out.errors);
         }
-        let out = scan_file(&KerasConfigScanner, "keras/benign/model_tfkeras.json", Format::Json);
+        let out = scan_file(
+            &KerasConfigScanner,
+            "keras/benign/model_tfkeras.json",
+            Format::Json,
+        );
         assert!(out.issues.is_empty(), "{:?}", out.issues);
     }
 
@@ -218,7 +232,11 @@ pub(crate) mod tests {
         let weights = keras_member("keras/malicious/lambda_os_system.keras", "model.weights.h5");
         let (out, r) = run_item_with(&H5Scanner, &weights, &settings);
         r.unwrap();
-        assert!(out.issues.is_empty() && out.errors.is_empty(), "{:?}", out.issues);
+        assert!(
+            out.issues.is_empty() && out.errors.is_empty(),
+            "{:?}",
+            out.issues
+        );
     }
 
     #[test]
@@ -228,9 +246,15 @@ pub(crate) mod tests {
         let i = &out.issues[0];
         assert_eq!(i.rule, "keras.lambda-layer");
         assert_eq!(i.severity, Severity::Medium);
-        assert_eq!(i.description, "Use of unsafe operator 'Lambda' from module 'Keras'");
+        assert_eq!(
+            i.description,
+            "Use of unsafe operator 'Lambda' from module 'Keras'"
+        );
         assert_eq!(i.scanner, "modelscan.scanners.KerasLambdaDetectScan");
-        assert_eq!(i.source.display_relative(), "lambda_harmless_code.keras:config.json");
+        assert_eq!(
+            i.source.display_relative(),
+            "lambda_harmless_code.keras:config.json"
+        );
     }
 
     #[test]
@@ -240,7 +264,8 @@ pub(crate) mod tests {
             .scanners
             .get_mut("modelscan.scanners.SavedModelLambdaDetectScan")
         {
-            s.unsafe_keras_operators.insert("Lambda".into(), Severity::Low);
+            s.unsafe_keras_operators
+                .insert("Lambda".into(), Severity::Low);
         }
         let item = keras_member("keras/malicious/lambda_harmless_code.keras", "config.json");
         let (out, _) = run_item_with(&KerasConfigScanner, &item, &settings);
@@ -257,18 +282,41 @@ pub(crate) mod tests {
             assert_eq!(out.issues.len(), 1, "{f}: {:?}", out.issues);
             assert_eq!(out.issues[0].rule, "keras.lambda-dangerous-code", "{f}");
             assert_eq!(out.issues[0].severity, Severity::Critical, "{f}");
-            assert!(out.issues[0].why.contains("__import__"), "{}", out.issues[0].why);
+            assert!(
+                out.issues[0].why.contains("__import__"),
+                "{}",
+                out.issues[0].why
+            );
         }
         let out = scan_keras("keras/malicious/nested_lambda_os_system.keras");
-        assert!(out.issues[0].why.contains("'norm'"), "{}", out.issues[0].why);
+        assert!(
+            out.issues[0].why.contains("'norm'"),
+            "{}",
+            out.issues[0].why
+        );
     }
 
     #[test]
     fn crafted_module_references_are_reported() {
         let cases = [
-            ("keras/malicious/builtins_exec_layer.keras", "builtins", "exec", Severity::Critical),
-            ("keras/malicious/os_system_activation.keras", "os", "system", Severity::Critical),
-            ("keras/malicious/keras_get_file_layer.keras", "keras.utils", "get_file", Severity::High),
+            (
+                "keras/malicious/builtins_exec_layer.keras",
+                "builtins",
+                "exec",
+                Severity::Critical,
+            ),
+            (
+                "keras/malicious/os_system_activation.keras",
+                "os",
+                "system",
+                Severity::Critical,
+            ),
+            (
+                "keras/malicious/keras_get_file_layer.keras",
+                "keras.utils",
+                "get_file",
+                Severity::High,
+            ),
             (
                 "keras/malicious/enable_unsafe_deserialization.keras",
                 "keras.config",
@@ -281,7 +329,11 @@ pub(crate) mod tests {
             assert_eq!(out.issues.len(), 1, "{f}: {:?}", out.issues);
             let i = &out.issues[0];
             assert_eq!(i.rule, "keras.unsafe-module-reference", "{f}");
-            assert_eq!((i.module.as_str(), i.operator.as_str()), (module, op), "{f}");
+            assert_eq!(
+                (i.module.as_str(), i.operator.as_str()),
+                (module, op),
+                "{f}"
+            );
             assert_eq!(i.severity, sev, "{f}");
             assert_eq!(
                 i.description,
@@ -315,15 +367,25 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn truncated_config_json_is_a_json_decode_error() {
-        let (out, result) = run(&KerasConfigScanner, "keras/malformed/truncated_config.json", Format::Json);
+    fn truncated_config_json_is_left_to_the_json_scanner() {
+        let (out, result) = run(
+            &KerasConfigScanner,
+            "keras/malformed/truncated_config.json",
+            Format::Json,
+        );
         result.unwrap();
-        assert!(out.issues.is_empty());
+        assert!(out.issues.is_empty() && out.errors.is_empty());
+        let (out, result) = run(
+            &crate::scanners::json::JsonScanner,
+            "keras/malformed/truncated_config.json",
+            Format::Json,
+        );
+        result.unwrap();
         assert_eq!(out.errors.len(), 1);
         assert_eq!(out.errors[0].category, ErrorCategory::JsonDecode);
         assert_eq!(
             out.errors[0].description,
-            "Not a valid JSON data (EOF while parsing a string at line 1 column 200)"
+            "Not a valid JSON data: EOF while parsing a string at line 1 column 200"
         );
     }
 

@@ -165,7 +165,7 @@ impl<'i, 'c, 'x> Walk<'i, 'c, 'x> {
 
     fn model(&mut self, model: &ModelProto) -> Result<(), ScanError> {
         if let Some(g) = &model.graph {
-            self.graph(g, 0, "graph")?;
+            self.graph(g, 0, "")?;
         }
         for (i, t) in model.training_info.iter().enumerate() {
             if let Some(g) = &t.initialization {
@@ -195,9 +195,12 @@ impl<'i, 'c, 'x> Walk<'i, 'c, 'x> {
             }));
         }
         self.ctx.budget.check_time()?;
-        let place = match &g.name {
-            Some(n) if !n.is_empty() => format!("{parent} '{}'", String::from_utf8_lossy(n)),
-            _ => parent.to_string(),
+        let name = g.name.as_deref().filter(|n| !n.is_empty());
+        let place = match (name, parent.is_empty()) {
+            (Some(n), true) => format!("graph '{}'", String::from_utf8_lossy(n)),
+            (Some(n), false) => format!("{parent}, graph '{}'", String::from_utf8_lossy(n)),
+            (None, true) => "graph".to_string(),
+            (None, false) => format!("{parent}, graph"),
         };
         for t in &g.initializer {
             self.tensor(t, &format!("{place}, initializer"));
@@ -220,12 +223,14 @@ impl<'i, 'c, 'x> Walk<'i, 'c, 'x> {
         } else {
             format!("{graph_place}, node '{name}' ({op})")
         };
-        self.python_op(n, &op, &domain, &place);
+        // A Python operator is reported as such, not again as a custom-domain operator (PyOp's
+        // domain is whatever the model author chose).
+        let python = self.python_op(n, &op, &domain, &place);
         let local = self.local_functions.contains(&(
             n.domain.clone().unwrap_or_default(),
             n.op_type.clone().unwrap_or_default(),
         ));
-        if !local && !KNOWN_DOMAINS.contains(&domain.as_str()) {
+        if !python && !local && !KNOWN_DOMAINS.contains(&domain.as_str()) {
             let entry = self
                 .custom
                 .entry((domain, op))
@@ -334,7 +339,8 @@ impl<'i, 'c, 'x> Walk<'i, 'c, 'x> {
         }
     }
 
-    fn python_op(&mut self, n: &NodeProto, op: &str, domain: &str, place: &str) {
+    /// Reports a Python-backed operator; true if `n` is one.
+    fn python_op(&mut self, n: &NodeProto, op: &str, domain: &str, place: &str) -> bool {
         let lower = op.to_ascii_lowercase();
         let attr = |name: &str| {
             n.attribute
@@ -357,12 +363,12 @@ impl<'i, 'c, 'x> Walk<'i, 'c, 'x> {
                 (
                     Severity::Critical,
                     format!(
-                        "Python operator PyOp at {place} imports module '{module}' and calls \
-                         '{class}'{}",
+                        "Python operator PyOp at {place} imports module '{module}' and \
+                         instantiates '{class}'{}",
                         if compute.is_empty() {
                             String::new()
                         } else {
-                            format!(".{compute}")
+                            format!(" (compute method '{compute}')")
                         }
                     ),
                 )
@@ -380,6 +386,7 @@ impl<'i, 'c, 'x> Walk<'i, 'c, 'x> {
                     .severity(severity)
                     .description(description),
             );
+            true
         } else if lower.contains("python") || lower.starts_with("pyfunc") || lower == "pyfunction" {
             // PythonOp (torch.onnx fallthrough of autograd.Function; ONNX Runtime training's
             // com.microsoft PythonOp calls back into Python by the name in its attributes).
@@ -398,6 +405,9 @@ impl<'i, 'c, 'x> Walk<'i, 'c, 'x> {
                     .severity(Severity::High)
                     .description(description),
             );
+            true
+        } else {
+            false
         }
     }
 
@@ -506,7 +516,10 @@ mod tests {
         let (out, _) = scan("malicious/extdata_nested/model.onnx");
         assert_eq!(rules(&out), ["onnx.external-data-traversal"]);
         let d = &out.issues[0].description;
-        assert!(d.contains("then_branch"), "{d}");
+        assert!(
+            d.contains("attribute 'then_branch', graph 'then', node Constant"),
+            "{d}"
+        );
         assert!(d.contains("'K'"), "{d}");
     }
 
@@ -563,8 +576,8 @@ mod tests {
     fn pyop_naming_a_module_is_critical() {
         let (out, res) = scan("malicious/pyop.onnx");
         assert!(res.is_ok());
-        // The PyOp itself, and its domain is not a standard one.
-        assert_eq!(rules(&out), ["onnx.python-op", "onnx.custom-domain"]);
+        // Reported once, as a Python operator (not again for its made-up domain).
+        assert_eq!(rules(&out), ["onnx.python-op"]);
         let i = &out.issues[0];
         assert_eq!(i.severity, Severity::Critical);
         assert_eq!((i.module.as_str(), i.operator.as_str()), ("os", "system"));
@@ -709,6 +722,41 @@ mod tests {
             let census = wire::census(&bytes, u64::MAX).unwrap();
             let model = ModelProto::decode(bytes.as_slice()).unwrap();
             assert_eq!(census.messages, count_model(&model), "{f}");
+        }
+    }
+
+    fn scan_bytes(bytes: Vec<u8>) {
+        let item = Item {
+            source: Source::file("fuzz.onnx".into(), PathBuf::from("/nonexistent/fuzz.onnx")),
+            blob: Blob::from_vec(bytes),
+            format: Format::Onnx,
+            head: Vec::new(),
+        };
+        let settings = Settings::defaults();
+        let mut out = Outcome::default();
+        let mut ctx = ScanCtx {
+            settings: &settings,
+            budget: Budget::unlimited(),
+            out: &mut out,
+            depth: 0,
+        };
+        let _ = OnnxScanner.scan(&item, &mut ctx);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        #[test]
+        fn arbitrary_bytes_never_panic(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
+            scan_bytes(data);
+        }
+
+        #[test]
+        fn mutated_model_never_panics(pos in 0usize..4096, byte in proptest::prelude::any::<u8>(), cut in 0usize..64) {
+            let mut b = std::fs::read(format!("{DIR}/malicious/extdata_nested/model.onnx")).unwrap();
+            let len = b.len();
+            b[pos % len] = byte;
+            b.truncate(len - cut.min(len));
+            scan_bytes(b);
         }
     }
 }

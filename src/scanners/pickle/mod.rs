@@ -39,16 +39,23 @@ impl Scanner for PickleScanner {
         "pickle"
     }
     fn accepts(&self, item: &Item) -> bool {
-        item.format == Format::Pickle
-            && ctx_enabled(item.name())
+        item.format == Format::Pickle && ctx_enabled(item.name())
     }
     fn scan(&self, item: &Item, ctx: &mut ScanCtx<'_>) -> Result<(), ScanError> {
         let scanner = scanner_name_for(item.name());
         if !ctx.settings.scanner_enabled(scanner) {
             return Ok(());
         }
-        scan_stream(scanner, &item.source, item.blob.reader(), StreamKind::Multiple, 0, Some(&item.blob), ctx)
-            .map(|_| ())
+        scan_stream(
+            scanner,
+            &item.source,
+            item.blob.reader(),
+            StreamKind::Multiple,
+            0,
+            Some(&item.blob),
+            ctx,
+        )
+        .map(|_| ())
     }
 }
 
@@ -85,7 +92,10 @@ pub fn scan_stream(
     for (i, nested) in out.nested.iter().enumerate() {
         let child = source.child(format!("nested[{}]", i + 1));
         let (m, n) = nested.loader.rsplit_once('.').unwrap_or(("", ""));
-        let len = nested.bytes.as_ref().map_or_else(|| nested.range.map_or(0, |r| r.1), |b| b.len() as u64);
+        let len = nested
+            .bytes
+            .as_ref()
+            .map_or_else(|| nested.range.map_or(0, |r| r.1), |b| b.len() as u64);
         let blob = match (&nested.bytes, nested.range, whole) {
             (Some(b), _, _) => Some(Blob::from_vec(b.clone())),
             (None, Some((at, l)), Some(w)) => Some(w.slice(base_offset + at, l)),

@@ -29,7 +29,13 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, ScanError> {
     let (hlen, start) = match major {
         1 => {
             let b = bytes.get(8..10).ok_or_else(|| bad("truncated header"))?;
-            (u64::from(u16::from_le_bytes([b.first().copied().unwrap_or(0), b.get(1).copied().unwrap_or(0)])), 10u64)
+            (
+                u64::from(u16::from_le_bytes([
+                    b.first().copied().unwrap_or(0),
+                    b.get(1).copied().unwrap_or(0),
+                ])),
+                10u64,
+            )
         }
         2 | 3 => {
             let b = bytes.get(8..12).ok_or_else(|| bad("truncated header"))?;
@@ -44,6 +50,9 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, ScanError> {
         .get(start as usize..end as usize)
         .ok_or_else(|| bad("header length runs past the end of the file"))?;
     let text = String::from_utf8_lossy(text);
+    if !text.trim_end().ends_with('}') || !text.trim_start().starts_with('{') {
+        return Err(bad("the header is not a complete dict literal"));
+    }
     let descr = dict_value(&text, "descr").ok_or_else(|| bad("header has no 'descr'"))?;
     let shape = dict_value(&text, "shape").ok_or_else(|| bad("header has no 'shape'"))?;
     let type_codes = quoted_strings(descr);
@@ -61,17 +70,31 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, ScanError> {
             .map(str::trim)
             .filter(|s| !s.is_empty())
         {
-            let d: u64 = dim.trim_end_matches('L').parse().map_err(|_| bad("shape is not a tuple of ints"))?;
+            let d: u64 = dim
+                .trim_end_matches('L')
+                .parse()
+                .map_err(|_| bad("shape is not a tuple of ints"))?;
             count = count.checked_mul(d).ok_or_else(|| bad("shape overflows"))?;
         }
         let itemsize: u64 = if descr.trim_start().starts_with('[') {
             // Structured dtype: sizes are not checked.
-            return Ok(NpyHeader { data_offset: end, has_object, data_len: None });
+            return Ok(NpyHeader {
+                data_offset: end,
+                has_object,
+                data_len: None,
+            });
         } else {
             let t = type_codes.first().map(String::as_str).unwrap_or("");
             let t = t.trim_start_matches(['<', '>', '|', '=']);
             let kind = t.chars().next().unwrap_or('?');
-            let n: u64 = t.get(1..).unwrap_or("").chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap_or(0);
+            let n: u64 = t
+                .get(1..)
+                .unwrap_or("")
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .unwrap_or(0);
             match kind {
                 'U' => n * 4,
                 '?' => 1,
@@ -80,7 +103,11 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, ScanError> {
         };
         count.checked_mul(itemsize)
     };
-    Ok(NpyHeader { data_offset: end, has_object, data_len })
+    Ok(NpyHeader {
+        data_offset: end,
+        has_object,
+        data_len,
+    })
 }
 
 /// The text of `'key': value` in a Python dict literal (up to the next top-level comma).
@@ -141,7 +168,15 @@ impl Scanner for NumpyScanner {
         let header = parse_header(&item.head)?;
         if header.has_object {
             let r = item.blob.slice(header.data_offset, u64::MAX).reader();
-            super::scan_stream(NUMPY_SCANNER, &item.source, r, StreamKind::Single, header.data_offset, Some(&item.blob), ctx)?;
+            super::scan_stream(
+                NUMPY_SCANNER,
+                &item.source,
+                r,
+                StreamKind::Single,
+                header.data_offset,
+                Some(&item.blob),
+                ctx,
+            )?;
             return Ok(());
         }
         if let Some(len) = header.data_len {

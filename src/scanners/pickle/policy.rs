@@ -227,8 +227,18 @@ static DENYLIST: &[Entry] = &[
     ("torch.utils.cpp_extension", "*", C, SHELL),
     ("torch.fx.experimental.symbolic_shapes", "*", C, EXEC),
     ("torch.fx.graph_module", "reduce_graph_module", C, EXEC),
-    ("torch.fx.graph_module", "reduce_package_graph_module", C, EXEC),
-    ("torch.fx.graph_module", "reduce_deploy_graph_module", C, EXEC),
+    (
+        "torch.fx.graph_module",
+        "reduce_package_graph_module",
+        C,
+        EXEC,
+    ),
+    (
+        "torch.fx.graph_module",
+        "reduce_deploy_graph_module",
+        C,
+        EXEC,
+    ),
     ("torch.fx.graph_module", "_forward_from_src", C, EXEC),
     ("torch.package", "*", C, EXEC),
     ("torch.ops", "*", H, EXEC),
@@ -333,17 +343,41 @@ static ALLOW_EXACT: &[(&str, &str, &str)] = &[
     ("collections", "OrderedDict", "dict subclass"),
     ("collections", "Counter", "dict subclass"),
     ("collections", "deque", "container"),
-    ("collections", "defaultdict", "dict subclass; its factory is checked as a higher-order argument"),
+    (
+        "collections",
+        "defaultdict",
+        "dict subclass; its factory is checked as a higher-order argument",
+    ),
     ("collections", "ChainMap", "container"),
     ("collections", "UserDict", "container"),
     ("collections", "UserList", "container"),
     ("collections", "UserString", "container"),
-    ("collections", "namedtuple", "builds a tuple class from validated identifiers"),
-    ("copyreg", "_reconstructor", "object.__new__ plus base.__init__; its arguments are checked"),
-    ("copyreg", "__newobj__", "cls.__new__(cls, *args): construction only"),
-    ("copyreg", "__newobj_ex__", "cls.__new__(cls, *args, **kwargs): construction only"),
+    (
+        "collections",
+        "namedtuple",
+        "builds a tuple class from validated identifiers",
+    ),
+    (
+        "copyreg",
+        "_reconstructor",
+        "object.__new__ plus base.__init__; its arguments are checked",
+    ),
+    (
+        "copyreg",
+        "__newobj__",
+        "cls.__new__(cls, *args): construction only",
+    ),
+    (
+        "copyreg",
+        "__newobj_ex__",
+        "cls.__new__(cls, *args, **kwargs): construction only",
+    ),
     ("copyreg", "_reduce_ex", "pickle helper"),
-    ("_codecs", "encode", "how protocol 2 stores bytes (latin-1 text to bytes)"),
+    (
+        "_codecs",
+        "encode",
+        "how protocol 2 stores bytes (latin-1 text to bytes)",
+    ),
     ("codecs", "encode", "how protocol 2 stores bytes"),
     ("builtins", "set", "container"),
     ("builtins", "frozenset", "container"),
@@ -367,20 +401,40 @@ static ALLOW_EXACT: &[(&str, &str, &str)] = &[
     ("builtins", "enumerate", "iterator over its argument"),
     ("builtins", "zip", "iterator over its arguments"),
     ("builtins", "iter", "iterator over its argument"),
-    ("builtins", "map", "higher-order: its function argument is checked"),
-    ("builtins", "filter", "higher-order: its function argument is checked"),
+    (
+        "builtins",
+        "map",
+        "higher-order: its function argument is checked",
+    ),
+    (
+        "builtins",
+        "filter",
+        "higher-order: its function argument is checked",
+    ),
     ("builtins", "property", "descriptor"),
     ("builtins", "staticmethod", "descriptor"),
     ("builtins", "classmethod", "descriptor"),
-    ("functools", "partial", "higher-order: its function argument is checked"),
-    ("_functools", "partial", "higher-order: its function argument is checked"),
+    (
+        "functools",
+        "partial",
+        "higher-order: its function argument is checked",
+    ),
+    (
+        "_functools",
+        "partial",
+        "higher-order: its function argument is checked",
+    ),
     ("datetime", "datetime", "value type"),
     ("datetime", "date", "value type"),
     ("datetime", "time", "value type"),
     ("datetime", "timedelta", "value type"),
     ("datetime", "timezone", "value type"),
     ("datetime", "tzinfo", "value type"),
-    ("zoneinfo", "ZoneInfo", "value type (reads the system tz database)"),
+    (
+        "zoneinfo",
+        "ZoneInfo",
+        "value type (reads the system tz database)",
+    ),
     ("zoneinfo._common", "load_data", "tz database"),
     ("decimal", "Decimal", "number"),
     ("_decimal", "Decimal", "number"),
@@ -392,8 +446,16 @@ static ALLOW_EXACT: &[(&str, &str, &str)] = &[
     ("pathlib", "PurePosixPath", "path value"),
     ("pathlib", "PureWindowsPath", "path value"),
     ("pathlib", "Path", "path value (construction does no I/O)"),
-    ("pathlib", "PosixPath", "path value (construction does no I/O)"),
-    ("pathlib", "WindowsPath", "path value (construction does no I/O)"),
+    (
+        "pathlib",
+        "PosixPath",
+        "path value (construction does no I/O)",
+    ),
+    (
+        "pathlib",
+        "WindowsPath",
+        "path value (construction does no I/O)",
+    ),
     ("ipaddress", "IPv4Address", "value type"),
     ("ipaddress", "IPv6Address", "value type"),
     ("ipaddress", "IPv4Network", "value type"),
@@ -406,6 +468,31 @@ static ALLOW_EXACT: &[(&str, &str, &str)] = &[
     ("re", "_compile", "compiles a regular expression"),
     ("re", "Pattern", "value type"),
     ("re", "RegexFlag", "enum"),
+    ("http", "HTTPStatus", "enum of status codes"),
+    ("urllib.parse", "ParseResult", "named tuple of URL parts"),
+    ("urllib.parse", "SplitResult", "named tuple of URL parts"),
+    ("urllib.parse", "DefragResult", "named tuple of URL parts"),
+    (
+        "urllib.parse",
+        "ParseResultBytes",
+        "named tuple of URL parts",
+    ),
+    (
+        "urllib.parse",
+        "SplitResultBytes",
+        "named tuple of URL parts",
+    ),
+    (
+        "urllib.parse",
+        "DefragResultBytes",
+        "named tuple of URL parts",
+    ),
+    ("time", "struct_time", "time tuple"),
+    ("calendar", "Day", "enum"),
+    ("calendar", "Month", "enum"),
+    ("inspect", "_empty", "marker class"),
+    ("ssl", "TLSVersion", "enum"),
+    ("signal", "Signals", "enum"),
     ("enum", "Enum", "enum base"),
     ("enum", "IntEnum", "enum base"),
     ("enum", "Flag", "enum base"),
@@ -426,22 +513,70 @@ static ALLOW_EXACT: &[(&str, &str, &str)] = &[
     ("numpy", "dtype", "numpy dtype"),
     ("numpy", "ndarray", "numpy array"),
     ("numpy", "matrix", "numpy matrix"),
-    ("numpy", "memmap", "array class (no file is opened by unpickling)"),
+    (
+        "numpy",
+        "memmap",
+        "array class (no file is opened by unpickling)",
+    ),
     ("numpy", "recarray", "array subclass"),
-    ("numpy.core.multiarray", "_reconstruct", "ndarray reconstruction"),
-    ("numpy._core.multiarray", "_reconstruct", "ndarray reconstruction"),
-    ("numpy.core.multiarray", "scalar", "numpy scalar reconstruction"),
-    ("numpy._core.multiarray", "scalar", "numpy scalar reconstruction"),
-    ("numpy.core.numeric", "_frombuffer", "protocol 5 out-of-band array"),
-    ("numpy._core.numeric", "_frombuffer", "protocol 5 out-of-band array"),
-    ("numpy.ma.core", "_mareconstruct", "masked array reconstruction"),
+    (
+        "numpy.core.multiarray",
+        "_reconstruct",
+        "ndarray reconstruction",
+    ),
+    (
+        "numpy._core.multiarray",
+        "_reconstruct",
+        "ndarray reconstruction",
+    ),
+    (
+        "numpy.core.multiarray",
+        "scalar",
+        "numpy scalar reconstruction",
+    ),
+    (
+        "numpy._core.multiarray",
+        "scalar",
+        "numpy scalar reconstruction",
+    ),
+    (
+        "numpy.core.numeric",
+        "_frombuffer",
+        "protocol 5 out-of-band array",
+    ),
+    (
+        "numpy._core.numeric",
+        "_frombuffer",
+        "protocol 5 out-of-band array",
+    ),
+    (
+        "numpy.ma.core",
+        "_mareconstruct",
+        "masked array reconstruction",
+    ),
     ("numpy.ma.core", "MaskedArray", "masked array"),
     ("numpy.ma.core", "mvoid", "masked void"),
     ("numpy.matrixlib.defmatrix", "matrix", "numpy matrix"),
-    ("numpy.random._pickle", "__randomstate_ctor", "RandomState constructor"),
-    ("numpy.random._pickle", "__generator_ctor", "Generator constructor"),
-    ("numpy.random._pickle", "__bit_generator_ctor", "bit generator constructor"),
-    ("numpy.random", "__RandomState_ctor", "RandomState constructor (old numpy)"),
+    (
+        "numpy.random._pickle",
+        "__randomstate_ctor",
+        "RandomState constructor",
+    ),
+    (
+        "numpy.random._pickle",
+        "__generator_ctor",
+        "Generator constructor",
+    ),
+    (
+        "numpy.random._pickle",
+        "__bit_generator_ctor",
+        "bit generator constructor",
+    ),
+    (
+        "numpy.random",
+        "__RandomState_ctor",
+        "RandomState constructor (old numpy)",
+    ),
     ("numpy.random.mtrand", "RandomState", "random state"),
     ("numpy.random.mtrand", "_rand", "the global RandomState"),
     ("numpy.random._generator", "Generator", "random generator"),
@@ -450,12 +585,36 @@ static ALLOW_EXACT: &[(&str, &str, &str)] = &[
     ("numpy.random._mt19937", "MT19937", "bit generator"),
     ("numpy.random._philox", "Philox", "bit generator"),
     ("numpy.random._sfc64", "SFC64", "bit generator"),
-    ("numpy.random.bit_generator", "SeedSequence", "seed sequence"),
-    ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence", "seed sequence"),
-    ("joblib.numpy_pickle", "NumpyArrayWrapper", "joblib inline array header (the array data is read as data)"),
-    ("joblib.numpy_pickle", "NDArrayWrapper", "old joblib array header"),
-    ("joblib.numpy_pickle_compat", "NDArrayWrapper", "old joblib array header"),
-    ("joblib.numpy_pickle_compat", "ZNDArrayWrapper", "old joblib array header"),
+    (
+        "numpy.random.bit_generator",
+        "SeedSequence",
+        "seed sequence",
+    ),
+    (
+        "numpy.random.bit_generator",
+        "__pyx_unpickle_SeedSequence",
+        "seed sequence",
+    ),
+    (
+        "joblib.numpy_pickle",
+        "NumpyArrayWrapper",
+        "joblib inline array header (the array data is read as data)",
+    ),
+    (
+        "joblib.numpy_pickle",
+        "NDArrayWrapper",
+        "old joblib array header",
+    ),
+    (
+        "joblib.numpy_pickle_compat",
+        "NDArrayWrapper",
+        "old joblib array header",
+    ),
+    (
+        "joblib.numpy_pickle_compat",
+        "ZNDArrayWrapper",
+        "old joblib array header",
+    ),
     ("torch", "Size", "tensor shape"),
     ("torch", "Tensor", "tensor"),
     ("torch", "device", "device name"),
@@ -465,36 +624,136 @@ static ALLOW_EXACT: &[(&str, &str, &str)] = &[
     ("torch", "finfo", "dtype info"),
     ("torch", "iinfo", "dtype info"),
     ("torch", "Generator", "random generator state"),
-    ("torch._utils", "_rebuild_tensor", "weights_only rebuild function"),
-    ("torch._utils", "_rebuild_tensor_v2", "weights_only rebuild function"),
-    ("torch._utils", "_rebuild_tensor_v3", "weights_only rebuild function"),
-    ("torch._utils", "_rebuild_parameter", "weights_only rebuild function"),
-    ("torch._utils", "_rebuild_parameter_with_state", "weights_only rebuild function"),
-    ("torch._utils", "_rebuild_qtensor", "weights_only rebuild function"),
-    ("torch._utils", "_rebuild_sparse_tensor", "weights_only rebuild function"),
+    (
+        "torch._utils",
+        "_rebuild_tensor",
+        "weights_only rebuild function",
+    ),
+    (
+        "torch._utils",
+        "_rebuild_tensor_v2",
+        "weights_only rebuild function",
+    ),
+    (
+        "torch._utils",
+        "_rebuild_tensor_v3",
+        "weights_only rebuild function",
+    ),
+    (
+        "torch._utils",
+        "_rebuild_parameter",
+        "weights_only rebuild function",
+    ),
+    (
+        "torch._utils",
+        "_rebuild_parameter_with_state",
+        "weights_only rebuild function",
+    ),
+    (
+        "torch._utils",
+        "_rebuild_qtensor",
+        "weights_only rebuild function",
+    ),
+    (
+        "torch._utils",
+        "_rebuild_sparse_tensor",
+        "weights_only rebuild function",
+    ),
     ("torch._utils", "_rebuild_nested_tensor", "rebuild function"),
-    ("torch._utils", "_rebuild_meta_tensor_no_storage", "weights_only rebuild function"),
-    ("torch._utils", "_rebuild_wrapper_subclass", "weights_only rebuild function"),
-    ("torch._utils", "_rebuild_device_tensor_from_numpy", "weights_only rebuild function"),
-    ("torch._utils", "_rebuild_device_tensor_from_cpu_tensor", "weights_only rebuild function"),
+    (
+        "torch._utils",
+        "_rebuild_meta_tensor_no_storage",
+        "weights_only rebuild function",
+    ),
+    (
+        "torch._utils",
+        "_rebuild_wrapper_subclass",
+        "weights_only rebuild function",
+    ),
+    (
+        "torch._utils",
+        "_rebuild_device_tensor_from_numpy",
+        "weights_only rebuild function",
+    ),
+    (
+        "torch._utils",
+        "_rebuild_device_tensor_from_cpu_tensor",
+        "weights_only rebuild function",
+    ),
     ("torch._utils", "_rebuild_xla_tensor", "rebuild function"),
     ("torch._utils", "_rebuild_mps_tensor", "rebuild function"),
-    ("torch._utils", "_restore_device_fake_mode", "rebuild helper"),
-    ("torch._tensor", "_rebuild_from_type", "rebuild function; its arguments are checked"),
-    ("torch._tensor", "_rebuild_from_type_v2", "weights_only rebuild function; its arguments are checked"),
-    ("torch.serialization", "_get_layout", "weights_only layout lookup"),
-    ("torch.storage", "_load_from_bytes", "nested torch.load of a storage: the embedded archive is scanned in turn"),
-    ("torch.jit._pickle", "build_intlist", "TorchScript unpickler helper (builds a list)"),
-    ("torch.jit._pickle", "build_tensorlist", "TorchScript unpickler helper (builds a list)"),
-    ("torch.jit._pickle", "build_doublelist", "TorchScript unpickler helper (builds a list)"),
-    ("torch.jit._pickle", "build_boollist", "TorchScript unpickler helper (builds a list)"),
-    ("torch.jit._pickle", "build_tensor_from_id", "TorchScript unpickler helper (tensor table lookup)"),
-    ("torch.jit._pickle", "restore_type_tag", "TorchScript unpickler helper (type annotation)"),
+    (
+        "torch._utils",
+        "_restore_device_fake_mode",
+        "rebuild helper",
+    ),
+    (
+        "torch._tensor",
+        "_rebuild_from_type",
+        "rebuild function; its arguments are checked",
+    ),
+    (
+        "torch._tensor",
+        "_rebuild_from_type_v2",
+        "weights_only rebuild function; its arguments are checked",
+    ),
+    (
+        "torch.serialization",
+        "_get_layout",
+        "weights_only layout lookup",
+    ),
+    (
+        "torch.storage",
+        "_load_from_bytes",
+        "nested torch.load of a storage: the embedded archive is scanned in turn",
+    ),
+    (
+        "torch.jit._pickle",
+        "build_intlist",
+        "TorchScript unpickler helper (builds a list)",
+    ),
+    (
+        "torch.jit._pickle",
+        "build_tensorlist",
+        "TorchScript unpickler helper (builds a list)",
+    ),
+    (
+        "torch.jit._pickle",
+        "build_doublelist",
+        "TorchScript unpickler helper (builds a list)",
+    ),
+    (
+        "torch.jit._pickle",
+        "build_boollist",
+        "TorchScript unpickler helper (builds a list)",
+    ),
+    (
+        "torch.jit._pickle",
+        "build_tensor_from_id",
+        "TorchScript unpickler helper (tensor table lookup)",
+    ),
+    (
+        "torch.jit._pickle",
+        "restore_type_tag",
+        "TorchScript unpickler helper (type annotation)",
+    ),
     ("torch.nn.parameter", "Parameter", "weights_only class"),
-    ("torch.nn.parameter", "UninitializedParameter", "parameter class"),
+    (
+        "torch.nn.parameter",
+        "UninitializedParameter",
+        "parameter class",
+    ),
     ("torch.nn.parameter", "Buffer", "buffer class"),
-    ("torch.storage", "TypedStorage", "weights_only storage class"),
-    ("torch.storage", "UntypedStorage", "weights_only storage class"),
+    (
+        "torch.storage",
+        "TypedStorage",
+        "weights_only storage class",
+    ),
+    (
+        "torch.storage",
+        "UntypedStorage",
+        "weights_only storage class",
+    ),
     ("torch.storage", "_StorageBase", "storage class"),
     ("torch.return_types", "*", "named tuples of results"),
     ("torch.cuda", "*Tensor", "legacy tensor classes"),
@@ -503,7 +762,11 @@ static ALLOW_EXACT: &[(&str, &str, &str)] = &[
     ("torch.quantization", "*", "quantization configs"),
     ("torch.distributions", "*", "distribution classes"),
     ("torch._C", "_nn.gelu", "activation function reference"),
-    ("torch.nn.functional", "*", "functional ops referenced by modules"),
+    (
+        "torch.nn.functional",
+        "*",
+        "functional ops referenced by modules",
+    ),
     ("torch.nn.init", "*", "initialisers"),
     ("scipy.sparse._csr", "csr_matrix", "sparse matrix"),
     ("scipy.sparse._csc", "csc_matrix", "sparse matrix"),
@@ -518,26 +781,90 @@ static ALLOW_EXACT: &[(&str, &str, &str)] = &[
     ("scipy.sparse.csr", "csr_matrix", "sparse matrix (old path)"),
     ("scipy.sparse.csc", "csc_matrix", "sparse matrix (old path)"),
     ("scipy.sparse.coo", "coo_matrix", "sparse matrix (old path)"),
-    ("scipy.stats._continuous_distns", "*", "distribution objects"),
+    (
+        "scipy.stats._continuous_distns",
+        "*",
+        "distribution objects",
+    ),
     ("scipy.stats._discrete_distns", "*", "distribution objects"),
-    ("scipy.stats._distn_infrastructure", "*", "distribution objects"),
+    (
+        "scipy.stats._distn_infrastructure",
+        "*",
+        "distribution objects",
+    ),
     ("scipy.interpolate._interpolate", "*", "interpolators"),
-    ("pandas._libs.internals", "_unpickle_block", "pandas block reconstruction"),
-    ("pandas._libs.tslibs.timestamps", "_unpickle_timestamp", "timestamp reconstruction"),
-    ("pandas._libs.tslibs.timedeltas", "_timedelta_unpickle", "timedelta reconstruction"),
-    ("pandas._libs.tslibs.nattype", "__nat_unpickle", "NaT reconstruction"),
-    ("pandas._libs.tslibs.offsets", "_unpickle_offset", "offset reconstruction"),
-    ("pandas.core.indexes.base", "_new_Index", "index reconstruction"),
-    ("pandas.core.arrays.categorical", "_new_Categorical", "categorical reconstruction"),
-    ("pandas.core.indexes.period", "_new_PeriodIndex", "index reconstruction"),
-    ("pandas.core.indexes.datetimes", "_new_DatetimeIndex", "index reconstruction"),
-    ("pandas.core.internals.blocks", "new_block", "block reconstruction"),
-    ("pandas.core.internals.blocks", "_unpickle_block", "block reconstruction"),
+    (
+        "pandas._libs.internals",
+        "_unpickle_block",
+        "pandas block reconstruction",
+    ),
+    (
+        "pandas._libs.tslibs.timestamps",
+        "_unpickle_timestamp",
+        "timestamp reconstruction",
+    ),
+    (
+        "pandas._libs.tslibs.timedeltas",
+        "_timedelta_unpickle",
+        "timedelta reconstruction",
+    ),
+    (
+        "pandas._libs.tslibs.nattype",
+        "__nat_unpickle",
+        "NaT reconstruction",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "_unpickle_offset",
+        "offset reconstruction",
+    ),
+    (
+        "pandas.core.indexes.base",
+        "_new_Index",
+        "index reconstruction",
+    ),
+    (
+        "pandas.core.arrays.categorical",
+        "_new_Categorical",
+        "categorical reconstruction",
+    ),
+    (
+        "pandas.core.indexes.period",
+        "_new_PeriodIndex",
+        "index reconstruction",
+    ),
+    (
+        "pandas.core.indexes.datetimes",
+        "_new_DatetimeIndex",
+        "index reconstruction",
+    ),
+    (
+        "pandas.core.internals.blocks",
+        "new_block",
+        "block reconstruction",
+    ),
+    (
+        "pandas.core.internals.blocks",
+        "_unpickle_block",
+        "block reconstruction",
+    ),
     ("xgboost.core", "_parse_eval_str", "booster helper"),
-    ("dill._dill", "_load_type", "looks up a builtin type by name (its argument is checked)"),
+    (
+        "dill._dill",
+        "_load_type",
+        "looks up a builtin type by name (its argument is checked)",
+    ),
     ("dill._dill", "_create_array", "numpy array reconstruction"),
-    ("dill._dill", "_create_namedtuple", "namedtuple class by field names"),
-    ("dill._dill", "_get_attr", "higher-order: resolves an attribute; its arguments are checked"),
+    (
+        "dill._dill",
+        "_create_namedtuple",
+        "namedtuple class by field names",
+    ),
+    (
+        "dill._dill",
+        "_get_attr",
+        "higher-order: resolves an attribute; its arguments are checked",
+    ),
     ("tokenizers", "Tokenizer", "tokenizer"),
     ("tokenizers", "AddedToken", "token"),
     ("tokenizers.models", "Model", "tokenizer model"),
@@ -556,7 +883,10 @@ static ALLOW_LIBRARY_PREFIXES: &[(&str, &str)] = &[
     ("lightgbm", "LightGBM boosters and estimators"),
     ("catboost", "CatBoost models"),
     ("_catboost", "CatBoost models"),
-    ("transformers", "Hugging Face configs, training arguments and tokenizers"),
+    (
+        "transformers",
+        "Hugging Face configs, training arguments and tokenizers",
+    ),
     ("tokenizers", "Hugging Face tokenizers"),
     ("sentencepiece", "sentencepiece processors"),
     ("torch", "torch tensors, modules, optimizers and schedulers"),
@@ -566,7 +896,10 @@ static ALLOW_LIBRARY_PREFIXES: &[(&str, &str)] = &[
     ("accelerate", "accelerate configs"),
     ("peft", "PEFT configs"),
     ("trl", "TRL configs"),
-    ("sentence_transformers", "sentence-transformers models and configs"),
+    (
+        "sentence_transformers",
+        "sentence-transformers models and configs",
+    ),
     ("ultralytics", "YOLO models"),
     ("joblib", "joblib wrappers"),
     ("imblearn", "imbalanced-learn estimators"),
@@ -591,12 +924,52 @@ fn is_reconstruction_helper(name: &str) -> bool {
 /// Numpy's scalar and dtype class names that are lower-case (`numpy.float64`).
 fn is_numpy_scalar_type(name: &str) -> bool {
     const SCALARS: &[&str] = &[
-        "bool_", "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
-        "uint64", "float16", "float32", "float64", "float128", "complex64", "complex128",
-        "complex256", "longdouble", "clongdouble", "intc", "uintc", "intp", "uintp", "half",
-        "single", "double", "longlong", "ulonglong", "short", "ushort", "byte", "ubyte",
-        "csingle", "cdouble", "str_", "bytes_", "object_", "void", "datetime64", "timedelta64",
-        "generic", "number", "integer", "floating", "complexfloating", "signedinteger",
+        "bool_",
+        "bool",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "float16",
+        "float32",
+        "float64",
+        "float128",
+        "complex64",
+        "complex128",
+        "complex256",
+        "longdouble",
+        "clongdouble",
+        "intc",
+        "uintc",
+        "intp",
+        "uintp",
+        "half",
+        "single",
+        "double",
+        "longlong",
+        "ulonglong",
+        "short",
+        "ushort",
+        "byte",
+        "ubyte",
+        "csingle",
+        "cdouble",
+        "str_",
+        "bytes_",
+        "object_",
+        "void",
+        "datetime64",
+        "timedelta64",
+        "generic",
+        "number",
+        "integer",
+        "floating",
+        "complexfloating",
+        "signedinteger",
         "unsignedinteger",
     ];
     SCALARS.contains(&name)
@@ -765,16 +1138,75 @@ pub fn allow_reason(module: &str, qualname: &str) -> Option<&'static str> {
 }
 
 const TORCH_DTYPES: &[&str] = &[
-    "float64", "float32", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8",
-    "uint16", "uint32", "uint64", "bool", "complex128", "complex64", "complex32", "qint8",
-    "qint32", "quint8", "quint4x2", "quint2x4", "float8_e5m2", "float8_e4m3fn",
-    "float8_e5m2fnuz", "float8_e4m3fnuz", "float8_e8m0fnu", "float4_e2m1fn_x2", "bits8",
-    "bits16", "bits1x8", "bits2x4", "bits4x2", "uint1", "uint2", "uint3", "uint4", "uint5",
-    "uint6", "uint7", "int1", "int2", "int3", "int4", "int5", "int6", "int7", "half", "float",
-    "double", "long", "int", "short", "cfloat", "cdouble", "strided", "sparse_coo",
-    "sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc", "_mkldnn", "contiguous_format",
-    "channels_last", "channels_last_3d", "preserve_format", "per_tensor_affine",
-    "per_tensor_symmetric", "per_channel_affine", "per_channel_symmetric",
+    "float64",
+    "float32",
+    "float16",
+    "bfloat16",
+    "int64",
+    "int32",
+    "int16",
+    "int8",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "bool",
+    "complex128",
+    "complex64",
+    "complex32",
+    "qint8",
+    "qint32",
+    "quint8",
+    "quint4x2",
+    "quint2x4",
+    "float8_e5m2",
+    "float8_e4m3fn",
+    "float8_e5m2fnuz",
+    "float8_e4m3fnuz",
+    "float8_e8m0fnu",
+    "float4_e2m1fn_x2",
+    "bits8",
+    "bits16",
+    "bits1x8",
+    "bits2x4",
+    "bits4x2",
+    "uint1",
+    "uint2",
+    "uint3",
+    "uint4",
+    "uint5",
+    "uint6",
+    "uint7",
+    "int1",
+    "int2",
+    "int3",
+    "int4",
+    "int5",
+    "int6",
+    "int7",
+    "half",
+    "float",
+    "double",
+    "long",
+    "int",
+    "short",
+    "cfloat",
+    "cdouble",
+    "strided",
+    "sparse_coo",
+    "sparse_csr",
+    "sparse_csc",
+    "sparse_bsr",
+    "sparse_bsc",
+    "_mkldnn",
+    "contiguous_format",
+    "channels_last",
+    "channels_last_3d",
+    "preserve_format",
+    "per_tensor_affine",
+    "per_tensor_symmetric",
+    "per_channel_affine",
+    "per_channel_symmetric",
     "per_channel_affine_float_qparams",
 ];
 
@@ -814,7 +1246,9 @@ pub fn judge(settings: &Settings, module: &str, qualname: &str) -> Verdict {
     let exact_allow = ALLOW_EXACT
         .iter()
         .any(|(m, n, _)| *m == canon && !n.contains('*') && *n == qualname);
-    if exact_allow && !denied_by_name(module, qualname) {
+    let floor = modelscan_floor(settings, module, qualname)
+        .or_else(|| modelscan_floor(settings, canon, qualname));
+    if exact_allow && !denied_by_name(module, qualname) && floor.is_none() {
         return Verdict::Safe;
     }
     if let Some((severity, reason)) = danger {
@@ -837,10 +1271,19 @@ pub fn judge(settings: &Settings, module: &str, qualname: &str) -> Verdict {
     if let Some(d) = dunder_component(qualname) {
         return Verdict::Dangerous {
             severity: Severity::Critical,
-            reason: format!("the qualname walks through `{d}`, which reaches interpreter internals"),
+            reason: format!(
+                "the qualname walks through `{d}`, which reaches interpreter internals"
+            ),
         };
     }
-    if module.split('.').any(|c| c.len() > 4 && c.starts_with("__") && c.ends_with("__") && c != "__main__" && c != "__builtin__" && c != "__builtins__") {
+    if module.split('.').any(|c| {
+        c.len() > 4
+            && c.starts_with("__")
+            && c.ends_with("__")
+            && c != "__main__"
+            && c != "__builtin__"
+            && c != "__builtins__"
+    }) {
         return Verdict::Dangerous {
             severity: Severity::Critical,
             reason: "the module path walks through a dunder attribute".into(),
@@ -860,7 +1303,10 @@ pub fn is_higher_order(module: &str, qualname: &str) -> bool {
         (canonical_module(module), qualname),
         ("functools" | "_functools", "partial")
             | ("copyreg", "_reconstructor")
-            | ("torch._tensor", "_rebuild_from_type" | "_rebuild_from_type_v2")
+            | (
+                "torch._tensor",
+                "_rebuild_from_type" | "_rebuild_from_type_v2"
+            )
             | ("torch._utils", "_rebuild_wrapper_subclass")
             | ("builtins", "map" | "filter")
             | ("collections", "defaultdict")
@@ -872,12 +1318,17 @@ pub fn is_higher_order(module: &str, qualname: &str) -> bool {
 pub fn is_nested_loader(module: &str, qualname: &str) -> bool {
     matches!(
         (canonical_module(module), qualname),
-        ("pickle" | "_pickle" | "cPickle", "loads" | "_loads" | "load" | "_load")
-            | ("dill" | "dill._dill", "loads" | "load")
+        (
+            "pickle" | "_pickle" | "cPickle",
+            "loads" | "_loads" | "load" | "_load"
+        ) | ("dill" | "dill._dill", "loads" | "load")
             | ("cloudpickle" | "cloudpickle.cloudpickle", "loads" | "load")
             | ("torch" | "torch.serialization", "load")
             | ("torch.storage", "_load_from_bytes")
-            | ("numpy" | "numpy.core.numeric" | "numpy._core.numeric", "loads" | "load")
+            | (
+                "numpy" | "numpy.core.numeric" | "numpy._core.numeric",
+                "loads" | "load"
+            )
             | ("joblib" | "joblib.numpy_pickle", "load")
             | ("pandas" | "pandas.io.pickle", "read_pickle")
             | ("shelve", "open")
@@ -901,17 +1352,26 @@ mod tests {
 
     #[test]
     fn posix_system_is_critical() {
-        assert_eq!(sev(&judge(&s(), "posix", "system")), Some(Severity::Critical));
+        assert_eq!(
+            sev(&judge(&s(), "posix", "system")),
+            Some(Severity::Critical)
+        );
     }
 
     #[test]
     fn private_os_alias_inside_a_harmless_module_is_critical() {
-        assert_eq!(sev(&judge(&s(), "random", "_os.system")), Some(Severity::Critical));
+        assert_eq!(
+            sev(&judge(&s(), "random", "_os.system")),
+            Some(Severity::Critical)
+        );
     }
 
     #[test]
     fn dotted_class_method_of_a_denied_module_is_dangerous() {
-        assert_eq!(sev(&judge(&s(), "bdb", "Bdb.run")), Some(Severity::Critical));
+        assert_eq!(
+            sev(&judge(&s(), "bdb", "Bdb.run")),
+            Some(Severity::Critical)
+        );
         assert!(sev(&judge(&s(), "torch", "hub.load")).is_some());
     }
 
@@ -948,14 +1408,32 @@ mod tests {
 
     #[test]
     fn third_party_and_stdlib_unknowns_are_told_apart() {
-        assert_eq!(judge(&s(), "mypackage.nets", "Net"), Verdict::Unknown { stdlib: false });
-        assert_eq!(judge(&s(), "html", "unescape"), Verdict::Unknown { stdlib: true });
+        assert_eq!(
+            judge(&s(), "mypackage.nets", "Net"),
+            Verdict::Unknown { stdlib: false }
+        );
+        assert_eq!(
+            judge(&s(), "html", "unescape"),
+            Verdict::Unknown { stdlib: true }
+        );
     }
 
     #[test]
     fn exact_allow_entries_beat_module_wide_denials() {
         assert_eq!(judge(&s(), "types", "SimpleNamespace"), Verdict::Safe);
         assert!(sev(&judge(&s(), "types", "FunctionType")).is_some());
+    }
+
+    #[test]
+    fn nothing_is_judged_below_modelscans_table() {
+        // ModelScan's unsafe_globals table is the floor, whatever the allowlists say.
+        for (m, n) in [
+            ("os", "stat_result"),
+            ("posix", "getcwd"),
+            ("socket", "AddressFamily"),
+        ] {
+            assert_eq!(sev(&judge(&s(), m, n)), Some(Severity::Critical), "{m}.{n}");
+        }
     }
 
     #[test]

@@ -76,7 +76,7 @@ pub enum CallKind {
 #[derive(Debug, Clone)]
 enum V {
     None,
-    Bool(bool),
+    Bool,
     Int(i128),
     BigInt,
     Float,
@@ -331,7 +331,10 @@ impl<'a> Vm<'a> {
                 Err(Stop::Parse(e)) => {
                     // A stream that does not start like a pickle after a complete one is trailing
                     // data, which pickle.load never reads.
-                    if self.out.pickles > 0 && input.position() <= start + 1 && !self.out.torch_legacy {
+                    if self.out.pickles > 0
+                        && input.position() <= start + 1
+                        && !self.out.torch_legacy
+                    {
                         break;
                     }
                     self.out.error = Some(e);
@@ -465,22 +468,34 @@ impl<'a> Vm<'a> {
                 }
             }
             if op == Op::Stop {
-                return st.stack.pop().ok_or_else(|| {
-                    Stop::Parse("unpickling stack underflow".into())
-                });
+                return st
+                    .stack
+                    .pop()
+                    .ok_or_else(|| Stop::Parse("unpickling stack underflow".into()));
             }
             if st.stack.len() > max_stack || st.memo.len() > max_memo {
-                let what = if st.stack.len() > max_stack { "stack" } else { "memo" };
+                let what = if st.stack.len() > max_stack {
+                    "stack"
+                } else {
+                    "memo"
+                };
                 self.finding(
                     "pickle.resource-exhaustion",
                     Severity::Medium,
                     "pickle",
                     what,
-                    format!("the pickle {what} grows past {} entries", max_stack.max(max_memo)),
+                    format!(
+                        "the pickle {what} grows past {} entries",
+                        max_stack.max(max_memo)
+                    ),
                     offset,
                 );
                 return Err(Stop::Limit(LimitHit {
-                    limit: if what == "stack" { "max_pickle_stack" } else { "max_pickle_memo" },
+                    limit: if what == "stack" {
+                        "max_pickle_stack"
+                    } else {
+                        "max_pickle_memo"
+                    },
                     detail: format!("pickle {what} larger than the limit"),
                 }));
             }
@@ -491,7 +506,9 @@ impl<'a> Vm<'a> {
         if st.stack.len() <= st.fence() {
             return parse("unpickling stack underflow");
         }
-        st.stack.pop().ok_or_else(|| Stop::Parse("unpickling stack underflow".into()))
+        st.stack
+            .pop()
+            .ok_or_else(|| Stop::Parse("unpickling stack underflow".into()))
     }
 
     fn pop_mark(&self, st: &mut State) -> R<Vec<V>> {
@@ -508,7 +525,10 @@ impl<'a> Vm<'a> {
         if st.stack.len() <= st.fence() {
             return parse("unpickling stack underflow");
         }
-        st.stack.last().cloned().ok_or_else(|| Stop::Parse("unpickling stack underflow".into()))
+        st.stack
+            .last()
+            .cloned()
+            .ok_or_else(|| Stop::Parse("unpickling stack underflow".into()))
     }
 
     fn new_node(&self, st: &mut State, n: Node) -> V {
@@ -557,8 +577,6 @@ impl<'a> Vm<'a> {
                         format!("a second PROTO opcode at byte {offset}: no pickler writes one"),
                         offset,
                     );
-                } else if offset != 0 && st.stack.is_empty() && self.out.pickles == 0 && false {
-                    // (a PROTO that is not first is reported below by the stack check)
                 } else if !st.stack.is_empty() || !st.memo.is_empty() {
                     self.finding(
                         "pickle.anomaly",
@@ -603,18 +621,25 @@ impl<'a> Vm<'a> {
                 st.stack.push(v);
             }
             Op::None => st.stack.push(V::None),
-            Op::NewTrue => st.stack.push(V::Bool(true)),
-            Op::NewFalse => st.stack.push(V::Bool(false)),
+            Op::NewTrue => st.stack.push(V::Bool),
+            Op::NewFalse => st.stack.push(V::Bool),
             Op::Int => {
                 let line = input.line("stringnl")?.unwrap_or_default();
                 let text = String::from_utf8_lossy(&line);
                 let t = text.trim();
                 let v = match t {
-                    "01" => V::Bool(true),
-                    "00" => V::Bool(false),
+                    "01" => V::Bool,
+                    "00" => V::Bool,
                     _ => match t.parse::<i128>() {
                         Ok(i) => V::Int(i),
-                        Err(_) if !t.is_empty() && t.trim_start_matches(['-', '+']).chars().all(|c| c.is_ascii_digit()) => V::BigInt,
+                        Err(_)
+                            if !t.is_empty()
+                                && t.trim_start_matches(['-', '+'])
+                                    .chars()
+                                    .all(|c| c.is_ascii_digit()) =>
+                        {
+                            V::BigInt
+                        }
                         Err(_) => return parse(format!("invalid literal for int(): {t:?}")),
                     },
                 };
@@ -626,7 +651,14 @@ impl<'a> Vm<'a> {
                 let t = text.trim().trim_end_matches('L');
                 let v = match t.parse::<i128>() {
                     Ok(i) => V::Int(i),
-                    Err(_) if !t.is_empty() && t.trim_start_matches(['-', '+']).chars().all(|c| c.is_ascii_digit()) => V::BigInt,
+                    Err(_)
+                        if !t.is_empty()
+                            && t.trim_start_matches(['-', '+'])
+                                .chars()
+                                .all(|c| c.is_ascii_digit()) =>
+                    {
+                        V::BigInt
+                    }
                     Err(_) => return parse(format!("invalid literal for int(): {t:?}")),
                 };
                 st.stack.push(v);
@@ -639,9 +671,13 @@ impl<'a> Vm<'a> {
                 input.array::<8>()?;
                 st.stack.push(V::Float);
             }
-            Op::BinInt => st.stack.push(V::Int(i128::from(i32::from_le_bytes(input.array::<4>()?)))),
+            Op::BinInt => st
+                .stack
+                .push(V::Int(i128::from(i32::from_le_bytes(input.array::<4>()?)))),
             Op::BinInt1 => st.stack.push(V::Int(i128::from(input.array::<1>()?[0]))),
-            Op::BinInt2 => st.stack.push(V::Int(i128::from(u16::from_le_bytes(input.array::<2>()?)))),
+            Op::BinInt2 => st
+                .stack
+                .push(V::Int(i128::from(u16::from_le_bytes(input.array::<2>()?)))),
             Op::Long1 | Op::Long4 => {
                 let n = if op == Op::Long1 {
                     u64::from(input.array::<1>()?[0])
@@ -665,8 +701,9 @@ impl<'a> Vm<'a> {
                 let v = match line {
                     None => V::Big(input.position(), 0),
                     Some(line) => {
-                        let raw = unquote_string(&line)
-                            .ok_or_else(|| Stop::Parse("the STRING opcode argument must be quoted".into()))?;
+                        let raw = unquote_string(&line).ok_or_else(|| {
+                            Stop::Parse("the STRING opcode argument must be quoted".into())
+                        })?;
                         self.check_string_encoding(&raw, offset);
                         V::Str(Rc::from(String::from_utf8_lossy(&raw).as_ref()))
                     }
@@ -888,7 +925,13 @@ impl<'a> Vm<'a> {
                     st.proto,
                     offset,
                 );
-                let v = self.call(st, CallKind::Inst, V::Global(id), V::Tuple(Rc::from(args)), offset);
+                let v = self.call(
+                    st,
+                    CallKind::Inst,
+                    V::Global(id),
+                    V::Tuple(Rc::from(args)),
+                    offset,
+                );
                 st.stack.push(v);
             }
             Op::Obj => {
@@ -1085,9 +1128,7 @@ impl<'a> Vm<'a> {
                 let imp = self.import_of(v)?;
                 match &imp.verdict {
                     Verdict::Safe => None,
-                    Verdict::Unknown { stdlib: false }
-                        if looks_like_class(&imp.resolved_name) =>
-                    {
+                    Verdict::Unknown { stdlib: false } if looks_like_class(&imp.resolved_name) => {
                         None
                     }
                     _ => Some(format!("{}.{}", imp.resolved_module, imp.resolved_name)),
@@ -1129,7 +1170,14 @@ impl<'a> Vm<'a> {
                 ),
                 offset,
             );
-            return self.new_node(st, Node::Obj { callee, args, state: None });
+            return self.new_node(
+                st,
+                Node::Obj {
+                    callee,
+                    args,
+                    state: None,
+                },
+            );
         };
         let (m, n) = (imp.resolved_module.as_str(), imp.resolved_name.as_str());
         if let Verdict::Unknown { stdlib: false } = imp.verdict {
@@ -1183,8 +1231,22 @@ impl<'a> Vm<'a> {
                 (arg_items.first(), arg_items.get(1), arg_items.get(2))
             {
                 if let Ok(code) = i64::try_from(*code) {
-                    self.ext_registry.insert(code, (em.to_string(), en.to_string()));
+                    self.ext_registry
+                        .insert(code, (em.to_string(), en.to_string()));
                 }
+            }
+        }
+        // dill pickles builtin types by name: `dill._dill._load_type('bytearray')` returns the
+        // type, which is then called. Resolve it to the type it names and judge that instead.
+        if (m, n) == ("dill._dill", "_load_type") {
+            if let Some(V::Str(tname)) = arg_items.first() {
+                let module = if tname.ends_with("Type") && tname.as_ref() != "NoneType" {
+                    "types"
+                } else {
+                    "builtins"
+                };
+                let id = self.import(module, tname, 4, offset);
+                return V::Global(id);
             }
         }
         // Pure functions whose results later rules need: bytes in protocol 2, decoders.
@@ -1221,7 +1283,14 @@ impl<'a> Vm<'a> {
                 );
             }
         }
-        self.new_node(st, Node::Obj { callee, args, state: None })
+        self.new_node(
+            st,
+            Node::Obj {
+                callee,
+                args,
+                state: None,
+            },
+        )
     }
 
     /// Evaluates the few pure functions that real files rely on or that hide payloads.
@@ -1272,7 +1341,10 @@ impl<'a> Vm<'a> {
         match v {
             V::Node(id) => match st.nodes.get(*id as usize) {
                 Some(Node::Obj { callee, .. }) => match self.import_of(callee) {
-                    Some(i) => format!("the result of {}.{}(...)", i.resolved_module, i.resolved_name),
+                    Some(i) => format!(
+                        "the result of {}.{}(...)",
+                        i.resolved_module, i.resolved_name
+                    ),
                     None => "the result of a computed call".into(),
                 },
                 Some(Node::List(_)) => "a list".into(),
@@ -1371,7 +1443,9 @@ impl<'a> Vm<'a> {
             V::Node(id) => {
                 let id = *id as usize;
                 let callee = match st.nodes.get_mut(id) {
-                    Some(Node::Obj { callee, state: s, .. }) => {
+                    Some(Node::Obj {
+                        callee, state: s, ..
+                    }) => {
                         *s = Some(state.clone());
                         Some(callee.clone())
                     }
@@ -1478,11 +1552,12 @@ impl<'a> Vm<'a> {
                     input.skip(u64::from(pad))?;
                 }
                 let total = count.saturating_mul(u128::from(size));
-                let total = u64::try_from(total).map_err(|_| {
-                    Stop::Parse("joblib array larger than any file".into())
-                })?;
+                let total = u64::try_from(total)
+                    .map_err(|_| Stop::Parse("joblib array larger than any file".into()))?;
                 input.skip(total).map_err(|e| {
-                    Stop::Parse(format!("{e} (inside the joblib array written at byte {offset})"))
+                    Stop::Parse(format!(
+                        "{e} (inside the joblib array written at byte {offset})"
+                    ))
                 })
             }
             None => parse("joblib array with a dtype that cannot be sized"),
@@ -1508,7 +1583,11 @@ fn dtype_itemsize(nodes: &[Node], v: &V) -> Option<DtypeSize> {
     };
     let t = typestr.trim_start_matches(['<', '>', '=', '|']);
     let kind = t.chars().next()?;
-    let digits: String = t.chars().skip(1).take_while(|c| c.is_ascii_digit()).collect();
+    let digits: String = t
+        .chars()
+        .skip(1)
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
     let n: u64 = digits.parse().unwrap_or(0);
     let elsize = state.as_ref().and_then(|s| match s {
         V::Tuple(t) => match t.get(5) {
@@ -1522,14 +1601,22 @@ fn dtype_itemsize(nodes: &[Node], v: &V) -> Option<DtypeSize> {
         'U' => Some(DtypeSize::Bytes(elsize.unwrap_or(n.saturating_mul(4)))),
         'V' | 'S' | 'a' => Some(DtypeSize::Bytes(elsize.unwrap_or(n))),
         'b' | 'i' | 'u' | 'f' | 'c' | 'M' | 'm' | '?' => {
-            Some(DtypeSize::Bytes(elsize.unwrap_or(if kind == '?' { 1 } else { n })))
+            Some(DtypeSize::Bytes(elsize.unwrap_or(if kind == '?' {
+                1
+            } else {
+                n
+            })))
         }
         _ => elsize.map(DtypeSize::Bytes),
     }
 }
 
 fn starts_pickle(b: u8) -> bool {
-    b == 0x80 || matches!(b, b'(' | b'c' | b']' | b'}' | b')' | b'N' | b'I' | b'S' | b'V' | b'l' | b'd' | b'i')
+    b == 0x80
+        || matches!(
+            b,
+            b'(' | b'c' | b']' | b'}' | b')' | b'N' | b'I' | b'S' | b'V' | b'l' | b'd' | b'i'
+        )
 }
 
 fn looks_like_class(qualname: &str) -> bool {
@@ -1550,7 +1637,7 @@ fn call_name(kind: CallKind) -> &'static str {
 fn describe(v: &V) -> &'static str {
     match v {
         V::None => "None",
-        V::Bool(_) => "a bool",
+        V::Bool => "a bool",
         V::Int(_) | V::BigInt => "an int",
         V::Float => "a float",
         V::Str(_) => "a string",
@@ -1701,7 +1788,11 @@ fn raw_unicode_escape(line: &[u8]) -> String {
 
 fn decode_base64(data: &[u8], urlsafe: bool) -> Option<Vec<u8>> {
     use base64::Engine;
-    let cleaned: Vec<u8> = data.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let cleaned: Vec<u8> = data
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
     let engines = if urlsafe {
         [
             base64::engine::general_purpose::URL_SAFE,
@@ -1717,12 +1808,20 @@ fn decode_base64(data: &[u8], urlsafe: bool) -> Option<Vec<u8>> {
 }
 
 fn decode_hex(data: &[u8]) -> Option<Vec<u8>> {
-    let s: Vec<u8> = data.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let s: Vec<u8> = data
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
     if s.len() % 2 != 0 {
         return None;
     }
     s.chunks(2)
-        .map(|p| std::str::from_utf8(p).ok().and_then(|t| u8::from_str_radix(t, 16).ok()))
+        .map(|p| {
+            std::str::from_utf8(p)
+                .ok()
+                .and_then(|t| u8::from_str_radix(t, 16).ok())
+        })
         .collect()
 }
 
@@ -1803,14 +1902,24 @@ mod tests {
         // \x80\x04 'os' MEMOIZE 'system' MEMOIZE POP POP BINGET 0 BINGET 1 STACK_GLOBAL ...
         let p = b"\x80\x04\x8c\x02os\x94\x8c\x06system\x9400h\x00h\x01\x93)R.";
         let o = run(p);
-        assert!(o.findings.iter().any(|f| f.rule == "pickle.dangerous-global" && f.operator == "system"), "{:?} {:?}", o.findings, o.error);
+        assert!(
+            o.findings
+                .iter()
+                .any(|f| f.rule == "pickle.dangerous-global" && f.operator == "system"),
+            "{:?} {:?}",
+            o.findings,
+            o.error
+        );
     }
 
     #[test]
     fn truncated_pickle_keeps_findings_made_before_the_error() {
         let o = run(b"cposix\nsystem\n(S'echo hi'\ntR");
         assert_eq!(rules(&o), vec!["pickle.dangerous-global"]);
-        assert_eq!(o.error.as_deref(), Some("pickle exhausted before seeing STOP"));
+        assert_eq!(
+            o.error.as_deref(),
+            Some("pickle exhausted before seeing STOP")
+        );
     }
 
     #[test]
@@ -1825,7 +1934,11 @@ mod tests {
         // builtins.getattr(builtins, 'eval') then call the result
         let p = b"cbuiltins\ngetattr\n(cbuiltins\nlen\nS'x'\ntR(S'1'\ntR.";
         let o = run(p);
-        assert!(rules(&o).contains(&"pickle.computed-call"), "{:?}", o.findings);
+        assert!(
+            rules(&o).contains(&"pickle.computed-call"),
+            "{:?}",
+            o.findings
+        );
     }
 
     #[test]
@@ -1839,7 +1952,13 @@ mod tests {
         let mut p = b"\x80\x02ccopyreg\nadd_extension\nX\x05\x00\x00\x00posixX\x06\x00\x00\x00systemM\x34\x12\x87R0".to_vec();
         p.extend_from_slice(b"\x83\x34\x12X\x02\x00\x00\x00id\x85R.");
         let o = run(&p);
-        assert!(o.findings.iter().any(|f| f.rule == "pickle.extension-code" && f.module == "posix"), "{:?}", o.findings);
+        assert!(
+            o.findings
+                .iter()
+                .any(|f| f.rule == "pickle.extension-code" && f.module == "posix"),
+            "{:?}",
+            o.findings
+        );
     }
 
     #[test]
@@ -1858,6 +1977,21 @@ mod tests {
         let o = run(&p);
         assert_eq!(o.nested.len(), 1);
         assert_eq!(o.nested[0].bytes, Some(inner.to_vec()));
+    }
+
+    #[test]
+    fn dill_load_type_resolves_to_the_named_type() {
+        let ok =
+            run(b"\x80\x04\x8c\ndill._dill\x8c\n_load_type\x93\x8c\tbytearray\x85RC\x03abc\x85R.");
+        assert!(ok.findings.is_empty(), "{:?}", ok.findings);
+        let bad = run(b"\x80\x04\x8c\ndill._dill\x8c\n_load_type\x93\x8c\x08CodeType\x85R)R.");
+        assert!(
+            bad.findings
+                .iter()
+                .any(|f| f.module == "types" && f.severity == Severity::Critical),
+            "{:?}",
+            bad.findings
+        );
     }
 
     #[test]
@@ -1888,6 +2022,13 @@ mod tests {
     #[test]
     fn unicode_escapes_in_protocol_0_names_are_decoded() {
         let o = run(b"V\\u006fs\nVsystem\n\x93(S'id'\ntR.");
-        assert!(o.findings.iter().any(|f| f.module == "os" && f.rule == "pickle.dangerous-global"), "{:?} {:?}", o.findings, o.error);
+        assert!(
+            o.findings
+                .iter()
+                .any(|f| f.module == "os" && f.rule == "pickle.dangerous-global"),
+            "{:?} {:?}",
+            o.findings,
+            o.error
+        );
     }
 }

@@ -53,12 +53,22 @@ const CHECKPOINT_OUTSIDE: &str = "reads or writes checkpoint or table files at a
                                   outside the model's folder";
 
 pub static OP_RULES: &[OpRule] = &[
-    rule("ReadFile", High, Always, "reads a local file into a tensor the model can return"),
+    rule(
+        "ReadFile",
+        High,
+        Always,
+        "reads a local file into a tensor the model can return",
+    ),
     rule("WriteFile", High, Always, "writes a tensor to a local file"),
     rule("PyFunc", Critical, Always, PY_CALLBACK),
     rule("PyFuncStateless", Critical, Always, PY_CALLBACK),
     rule("EagerPyFunc", Critical, Always, PY_CALLBACK),
-    rule("MatchingFiles", Medium, Always, "lists local files matching a pattern"),
+    rule(
+        "MatchingFiles",
+        Medium,
+        Always,
+        "lists local files matching a pattern",
+    ),
     rule("WholeFileReader", High, Always, "reads whole local files"),
     rule("WholeFileReaderV2", High, Always, "reads whole local files"),
     rule("TFRecordReader", Medium, Always, READS_RECORDS),
@@ -84,9 +94,24 @@ pub static OP_RULES: &[OpRule] = &[
     rule("SaveDataset", High, Always, WRITES_DATASET),
     rule("SaveDatasetV2", High, Always, WRITES_DATASET),
     rule("DatasetToTFRecord", High, Always, WRITES_DATASET),
-    rule("ExperimentalDatasetToTFRecord", High, Always, WRITES_DATASET),
-    rule("SnapshotDataset", Medium, Always, "writes and reads snapshot files at a path named by the graph"),
-    rule("SnapshotDatasetV2", Medium, Always, "writes and reads snapshot files at a path named by the graph"),
+    rule(
+        "ExperimentalDatasetToTFRecord",
+        High,
+        Always,
+        WRITES_DATASET,
+    ),
+    rule(
+        "SnapshotDataset",
+        Medium,
+        Always,
+        "writes and reads snapshot files at a path named by the graph",
+    ),
+    rule(
+        "SnapshotDatasetV2",
+        Medium,
+        Always,
+        "writes and reads snapshot files at a path named by the graph",
+    ),
     rule("DataServiceDataset", High, Always, DATA_SERVICE),
     rule("DataServiceDatasetV2", High, Always, DATA_SERVICE),
     rule("DataServiceDatasetV3", High, Always, DATA_SERVICE),
@@ -98,24 +123,104 @@ pub static OP_RULES: &[OpRule] = &[
     rule("RpcServer", High, Always, RPC),
     rule("RpcServerStart", High, Always, RPC),
     rule("RpcServerRegister", High, Always, RPC),
-    rule("CreateSummaryFileWriter", Medium, Always, "writes event files to a directory named by the graph"),
-    rule("CreateSummaryDbWriter", Medium, Always, "writes a summary database at a path named by the graph"),
-    rule("ImmutableConst", Medium, Always, "maps a region of a file (memory_region_name) as a constant tensor"),
-    rule("PrintV2", Medium, OutputStreamIsFile, "appends tensor values to a local file"),
-    rule("DebugIdentity", High, HasDebugUrls, "sends tensors to debug URLs (file:// or grpc:// sinks)"),
-    rule("DebugIdentityV2", High, HasDebugUrls, "sends tensors to debug URLs (file:// or grpc:// sinks)"),
-    rule("DebugIdentityV3", High, HasDebugUrls, "sends tensors to debug URLs (file:// or grpc:// sinks)"),
-    rule("DebugNanCount", High, HasDebugUrls, "sends tensor statistics to debug URLs"),
-    rule("DebugNumericSummary", High, HasDebugUrls, "sends tensor statistics to debug URLs"),
+    rule(
+        "CreateSummaryFileWriter",
+        Medium,
+        Always,
+        "writes event files to a directory named by the graph",
+    ),
+    rule(
+        "CreateSummaryDbWriter",
+        Medium,
+        Always,
+        "writes a summary database at a path named by the graph",
+    ),
+    rule(
+        "ImmutableConst",
+        Medium,
+        Always,
+        "maps a region of a file (memory_region_name) as a constant tensor",
+    ),
+    rule(
+        "PrintV2",
+        Medium,
+        OutputStreamIsFile,
+        "appends tensor values to a local file",
+    ),
+    rule(
+        "DebugIdentity",
+        High,
+        HasDebugUrls,
+        "sends tensors to debug URLs (file:// or grpc:// sinks)",
+    ),
+    rule(
+        "DebugIdentityV2",
+        High,
+        HasDebugUrls,
+        "sends tensors to debug URLs (file:// or grpc:// sinks)",
+    ),
+    rule(
+        "DebugIdentityV3",
+        High,
+        HasDebugUrls,
+        "sends tensors to debug URLs (file:// or grpc:// sinks)",
+    ),
+    rule(
+        "DebugNanCount",
+        High,
+        HasDebugUrls,
+        "sends tensor statistics to debug URLs",
+    ),
+    rule(
+        "DebugNumericSummary",
+        High,
+        HasDebugUrls,
+        "sends tensor statistics to debug URLs",
+    ),
     rule("SaveV2", Medium, ConstPathOutside(&[0]), CHECKPOINT_OUTSIDE),
     rule("Save", Medium, ConstPathOutside(&[0]), CHECKPOINT_OUTSIDE),
-    rule("SaveSlices", Medium, ConstPathOutside(&[0]), CHECKPOINT_OUTSIDE),
-    rule("RestoreV2", Medium, ConstPathOutside(&[0]), CHECKPOINT_OUTSIDE),
-    rule("Restore", Medium, ConstPathOutside(&[0]), CHECKPOINT_OUTSIDE),
-    rule("RestoreSlice", Medium, ConstPathOutside(&[0]), CHECKPOINT_OUTSIDE),
-    rule("MergeV2Checkpoints", Medium, ConstPathOutside(&[0, 1]), CHECKPOINT_OUTSIDE),
-    rule("InitializeTableFromTextFile", Medium, ConstPathOutside(&[1]), CHECKPOINT_OUTSIDE),
-    rule("InitializeTableFromTextFileV2", Medium, ConstPathOutside(&[1]), CHECKPOINT_OUTSIDE),
+    rule(
+        "SaveSlices",
+        Medium,
+        ConstPathOutside(&[0]),
+        CHECKPOINT_OUTSIDE,
+    ),
+    rule(
+        "RestoreV2",
+        Medium,
+        ConstPathOutside(&[0]),
+        CHECKPOINT_OUTSIDE,
+    ),
+    rule(
+        "Restore",
+        Medium,
+        ConstPathOutside(&[0]),
+        CHECKPOINT_OUTSIDE,
+    ),
+    rule(
+        "RestoreSlice",
+        Medium,
+        ConstPathOutside(&[0]),
+        CHECKPOINT_OUTSIDE,
+    ),
+    rule(
+        "MergeV2Checkpoints",
+        Medium,
+        ConstPathOutside(&[0, 1]),
+        CHECKPOINT_OUTSIDE,
+    ),
+    rule(
+        "InitializeTableFromTextFile",
+        Medium,
+        ConstPathOutside(&[1]),
+        CHECKPOINT_OUTSIDE,
+    ),
+    rule(
+        "InitializeTableFromTextFileV2",
+        Medium,
+        ConstPathOutside(&[1]),
+        CHECKPOINT_OUTSIDE,
+    ),
 ];
 
 pub fn rule_for(op: &str) -> Option<&'static OpRule> {
@@ -162,7 +267,13 @@ mod tests {
 
     #[test]
     fn the_op_list_knows_stock_ops_and_not_custom_ones() {
-        for op in ["MatMul", "StatefulPartitionedCall", "ReadFile", "XlaCallModule", "_Arg"] {
+        for op in [
+            "MatMul",
+            "StatefulPartitionedCall",
+            "ReadFile",
+            "XlaCallModule",
+            "_Arg",
+        ] {
             assert!(is_known_op(op), "{op}");
         }
         assert!(!is_known_op("SentencepieceOp"));

@@ -53,8 +53,8 @@ impl SyntaxError {
 
 /// Operators, longest first (Jinja's `operators` table sorted the same way).
 const OPERATORS: &[&str] = &[
-    "**", "//", "==", "!=", ">=", "<=", "+", "-", "/", "*", "%", "~", "[", "]", "(", ")", "{",
-    "}", ">", "<", "=", ".", ":", "|", ",", ";",
+    "**", "//", "==", "!=", ">=", "<=", "+", "-", "/", "*", "%", "~", "[", "]", "(", ")", "{", "}",
+    ">", "<", "=", ".", ":", "|", ",", ";",
 ];
 
 #[derive(Clone, Copy, PartialEq)]
@@ -417,7 +417,8 @@ impl Lexer<'_> {
             }
         } else {
             while let Some(&c) = b.get(end) {
-                if c == b'_' && any && b.get(end + 1).is_some_and(|n| (*n as char).is_digit(radix)) {
+                if c == b'_' && any && b.get(end + 1).is_some_and(|n| (*n as char).is_digit(radix))
+                {
                     end += 1;
                     continue;
                 }

@@ -22,24 +22,62 @@ pub struct Args {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
-    Name { name: String, pos: Pos },
-    Str { value: String, exact: bool, pos: Pos },
-    Int { value: Option<i64>, pos: Pos },
-    Float { pos: Pos },
-    Bool { value: bool, pos: Pos },
-    None { pos: Pos },
-    List { items: Vec<Expr>, pos: Pos },
-    Tuple { items: Vec<Expr>, pos: Pos },
-    Dict { pairs: Vec<(Expr, Expr)>, pos: Pos },
-    Getattr { node: Box<Expr>, attr: String, pos: Pos },
-    Getitem { node: Box<Expr>, arg: Box<Expr>, pos: Pos },
+    Name {
+        name: String,
+        pos: Pos,
+    },
+    Str {
+        value: String,
+        exact: bool,
+        pos: Pos,
+    },
+    Int {
+        value: Option<i64>,
+        pos: Pos,
+    },
+    Float {
+        pos: Pos,
+    },
+    Bool {
+        value: bool,
+        pos: Pos,
+    },
+    None {
+        pos: Pos,
+    },
+    List {
+        items: Vec<Expr>,
+        pos: Pos,
+    },
+    Tuple {
+        items: Vec<Expr>,
+        pos: Pos,
+    },
+    Dict {
+        pairs: Vec<(Expr, Expr)>,
+        pos: Pos,
+    },
+    Getattr {
+        node: Box<Expr>,
+        attr: String,
+        pos: Pos,
+    },
+    Getitem {
+        node: Box<Expr>,
+        arg: Box<Expr>,
+        pos: Pos,
+    },
     Slice {
         start: Option<Box<Expr>>,
         stop: Option<Box<Expr>>,
         step: Option<Box<Expr>>,
         pos: Pos,
     },
-    Call { node: Box<Expr>, args: Args, pos: Pos },
+    Call {
+        node: Box<Expr>,
+        args: Args,
+        pos: Pos,
+    },
     /// `node|name(args)`; `node` is `None` in `{% filter %}` blocks and `{% set x | f %}`.
     Filter {
         node: Option<Box<Expr>>,
@@ -272,7 +310,10 @@ impl Parser<'_> {
             self.bump();
             Ok(())
         } else {
-            self.err(format!("expected end of statement block, got {}", self.describe()))
+            self.err(format!(
+                "expected end of statement block, got {}",
+                self.describe()
+            ))
         }
     }
 
@@ -305,6 +346,17 @@ impl Parser<'_> {
 
     fn leave(&mut self) {
         self.depth = self.depth.saturating_sub(1);
+    }
+
+    /// A loop that wraps the node it built into a new one (`a ~ b ~ c`, `x.a.b`, `x|f|g`)
+    /// makes the tree one level deeper each time: count it like nesting.
+    fn grow(&mut self, grown: &mut u32) -> PResult<()> {
+        *grown += 1;
+        self.enter()
+    }
+
+    fn shrink(&mut self, grown: u32) {
+        self.depth = self.depth.saturating_sub(grown);
     }
 
     // ---- statements -------------------------------------------------------------------
@@ -458,7 +510,8 @@ impl Parser<'_> {
             }
             "include" => {
                 let e = self.parse_expression(true)?;
-                if self.is_name("ignore") && matches!(self.peek(1), Some(Tok::Name(n)) if n == "missing")
+                if self.is_name("ignore")
+                    && matches!(self.peek(1), Some(Tok::Name(n)) if n == "missing")
                 {
                     self.bump();
                     self.bump();
@@ -726,7 +779,9 @@ impl Parser<'_> {
     fn parse_condexpr(&mut self) -> PResult<Expr> {
         let pos = self.pos();
         let mut e1 = self.parse_or()?;
+        let mut grown = 0;
         while self.skip_name("if") {
+            self.grow(&mut grown)?;
             let e2 = self.parse_or()?;
             let e3 = if self.skip_name("else") {
                 self.enter()?;
@@ -743,13 +798,16 @@ impl Parser<'_> {
                 pos,
             };
         }
+        self.shrink(grown);
         Ok(e1)
     }
 
     fn parse_or(&mut self) -> PResult<Expr> {
         let pos = self.pos();
         let mut left = self.parse_and()?;
+        let mut grown = 0;
         while self.skip_name("or") {
+            self.grow(&mut grown)?;
             let right = self.parse_and()?;
             left = Expr::Binary {
                 op: "or",
@@ -758,13 +816,16 @@ impl Parser<'_> {
                 pos,
             };
         }
+        self.shrink(grown);
         Ok(left)
     }
 
     fn parse_and(&mut self) -> PResult<Expr> {
         let pos = self.pos();
         let mut left = self.parse_not()?;
+        let mut grown = 0;
         while self.skip_name("and") {
+            self.grow(&mut grown)?;
             let right = self.parse_not()?;
             left = Expr::Binary {
                 op: "and",
@@ -773,6 +834,7 @@ impl Parser<'_> {
                 pos,
             };
         }
+        self.shrink(grown);
         Ok(left)
     }
 
@@ -831,12 +893,14 @@ impl Parser<'_> {
     ) -> PResult<Expr> {
         let pos = self.pos();
         let mut left = next(self)?;
+        let mut grown = 0;
         loop {
             let Some(Tok::Op(o)) = self.cur() else { break };
             let Some(op) = ops.iter().find(|x| **x == *o).copied() else {
                 break;
             };
             self.bump();
+            self.grow(&mut grown)?;
             let right = next(self)?;
             left = Expr::Binary {
                 op,
@@ -845,6 +909,7 @@ impl Parser<'_> {
                 pos,
             };
         }
+        self.shrink(grown);
         Ok(left)
     }
 
@@ -979,26 +1044,35 @@ impl Parser<'_> {
     }
 
     fn parse_postfix(&mut self, mut node: Expr) -> PResult<Expr> {
+        let mut grown = 0;
         loop {
             if self.is_op(".") || self.is_op("[") {
+                self.grow(&mut grown)?;
                 node = self.parse_subscript(node)?;
             } else if self.is_op("(") {
+                self.grow(&mut grown)?;
                 node = self.parse_call(node)?;
             } else {
+                self.shrink(grown);
                 return Ok(node);
             }
         }
     }
 
     fn parse_filter_expr(&mut self, mut node: Expr) -> PResult<Expr> {
+        let mut grown = 0;
         loop {
             if self.is_op("|") {
+                self.grow(&mut grown)?;
                 node = self.parse_filter(Some(node), false)?;
             } else if self.is_name("is") {
+                self.grow(&mut grown)?;
                 node = self.parse_test(node)?;
             } else if self.is_op("(") {
+                self.grow(&mut grown)?;
                 node = self.parse_call(node)?;
             } else {
+                self.shrink(grown);
                 return Ok(node);
             }
         }
@@ -1135,7 +1209,9 @@ impl Parser<'_> {
     }
 
     fn parse_filter(&mut self, mut node: Option<Expr>, mut start_inline: bool) -> PResult<Expr> {
+        let mut grown = 0;
         while self.is_op("|") || start_inline {
+            self.grow(&mut grown)?;
             if !start_inline {
                 self.bump();
             }
@@ -1154,6 +1230,7 @@ impl Parser<'_> {
                 pos,
             });
         }
+        self.shrink(grown);
         match node {
             Some(n) => Ok(n),
             None => self.err("expected a filter"),
@@ -1228,11 +1305,18 @@ mod tests {
     fn statements_nest_and_close() {
         let n = p("{% for m in messages if m.role %}{% if a %}x{% elif b %}y{% else %}z{% endif %}{% else %}e{% endfor %}").unwrap();
         assert_eq!(n.len(), 1);
-        let Node::For { body, otherwise, .. } = &n[0] else {
+        let Node::For {
+            body, otherwise, ..
+        } = &n[0]
+        else {
             panic!()
         };
         assert_eq!(otherwise.len(), 1);
-        let Node::If { branches, otherwise } = &body[0] else {
+        let Node::If {
+            branches,
+            otherwise,
+        } = &body[0]
+        else {
             panic!()
         };
         assert_eq!(branches.len(), 2);
@@ -1242,7 +1326,10 @@ mod tests {
     #[test]
     fn filters_tests_and_postfix_bind_like_jinja() {
         let n = p("{{ -x.y[1:2]|join('') is not none }}").unwrap();
-        let Node::Output(Expr::Unary { op: "not", node, .. }) = &n[0] else {
+        let Node::Output(Expr::Unary {
+            op: "not", node, ..
+        }) = &n[0]
+        else {
             panic!("{n:?}")
         };
         let Expr::Test { node, name, .. } = node.as_ref() else {
@@ -1250,7 +1337,12 @@ mod tests {
         };
         assert_eq!(name, "none");
         // `-` binds tighter than the filter (parse_unary(False) then filters).
-        let Expr::Filter { node: Some(inner), name, .. } = node.as_ref() else {
+        let Expr::Filter {
+            node: Some(inner),
+            name,
+            ..
+        } = node.as_ref()
+        else {
             panic!()
         };
         assert_eq!(name, "join");
@@ -1259,10 +1351,19 @@ mod tests {
 
     #[test]
     fn set_targets_include_namespaces_and_blocks() {
-        let n = p("{% set ns.a = 1 %}{% set x, y = 1, 2 %}{% set b | upper %}t{% endset %}").unwrap();
-        assert!(matches!(&n[0], Node::Set { target: Target::NsRef(a, b), .. } if a == "ns" && b == "a"));
+        let n =
+            p("{% set ns.a = 1 %}{% set x, y = 1, 2 %}{% set b | upper %}t{% endset %}").unwrap();
+        assert!(
+            matches!(&n[0], Node::Set { target: Target::NsRef(a, b), .. } if a == "ns" && b == "a")
+        );
         assert!(matches!(&n[1], Node::Set { target: Target::Tuple(t), .. } if t.len() == 2));
-        assert!(matches!(&n[2], Node::SetBlock { filter: Some(_), .. }));
+        assert!(matches!(
+            &n[2],
+            Node::SetBlock {
+                filter: Some(_),
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -415,7 +415,12 @@ pub fn brace_format(fmt: &str, args: &[FmtArg], named: &[(String, FmtArg)]) -> O
 }
 
 /// Python slicing `s[start:stop:step]` over characters.
-pub fn py_slice<T: Clone>(items: &[T], start: Option<i64>, stop: Option<i64>, step: Option<i64>) -> Option<Vec<T>> {
+pub fn py_slice<T: Clone>(
+    items: &[T],
+    start: Option<i64>,
+    stop: Option<i64>,
+    step: Option<i64>,
+) -> Option<Vec<T>> {
     let len = i64::try_from(items.len()).ok()?;
     let step = step.unwrap_or(1);
     if step == 0 {
@@ -450,7 +455,10 @@ pub fn py_slice<T: Clone>(items: &[T], start: Option<i64>, stop: Option<i64>, st
 pub fn capitalize(s: &str) -> String {
     let mut it = s.chars();
     match it.next() {
-        Some(f) => f.to_uppercase().chain(it.flat_map(|c| c.to_lowercase())).collect(),
+        Some(f) => f
+            .to_uppercase()
+            .chain(it.flat_map(|c| c.to_lowercase()))
+            .collect(),
         None => String::new(),
     }
 }
@@ -528,9 +536,15 @@ mod tests {
     #[test]
     fn slicing_matches_python() {
         let s: Vec<char> = "__ssalc__".chars().collect();
-        let r: String = py_slice(&s, None, None, Some(-1)).unwrap().into_iter().collect();
+        let r: String = py_slice(&s, None, None, Some(-1))
+            .unwrap()
+            .into_iter()
+            .collect();
         assert_eq!(r, "__class__");
-        let r: String = py_slice(&s, Some(2), Some(-2), None).unwrap().into_iter().collect();
+        let r: String = py_slice(&s, Some(2), Some(-2), None)
+            .unwrap()
+            .into_iter()
+            .collect();
         assert_eq!(r, "ssalc");
     }
 }

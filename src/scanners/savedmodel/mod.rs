@@ -1,0 +1,656 @@
+//! TensorFlow SavedModel files (`Format::SavedModel`, any `.pb`), decoded with the hand-written
+//! messages of `proto.rs`; nothing is imported from TensorFlow and no graph is run.
+//!
+//! * `SavedModelTensorflowOpScan` (ModelScan's name): `saved_model.pb` and frozen `GraphDef`
+//!   files. Op names are collected from every graph node, from every function of the graph's
+//!   library (TF2 exports keep their file ops only there) and from `stripped_op_list`; each op
+//!   name is judged once against `ops.rs` and the settings' `unsafe_tf_operators`.
+//!   `fingerprint.pb` is accepted and has nothing to check.
+//! * `SavedModelLambdaDetectScan`: `keras_metadata.pb` (tf_keras `SavedMetadata`): the JSON
+//!   metadata of each layer goes through the Keras config walker (`keras::config`).
+//!
+//! The variables and assets of a SavedModel folder are other files, not read here.
+
+pub mod ops;
+pub mod proto;
+
+use crate::engine::detect::Format;
+use crate::error::ScanError;
+use crate::findings::{ErrorCategory, Severity};
+use crate::rules;
+use crate::scanners::keras::config::Walker;
+use crate::scanners::keras::{read_capped, report_findings};
+use crate::scanners::{IssueBuilder, Item, ScanCtx, Scanner};
+use ops::When;
+use prost::Message;
+use proto::{GraphDef, NodeDef, SavedMetadata, SavedModel, lossy};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+pub const OP_RULE: &str = "tensorflow.dangerous-op";
+pub const UNKNOWN_OP_RULE: &str = "tensorflow.unknown-op";
+
+const OP_SCANNER: &str = "modelscan.scanners.SavedModelTensorflowOpScan";
+const LAMBDA_SCANNER: &str = "modelscan.scanners.SavedModelLambdaDetectScan";
+const SCAN_NAME: &str = "saved_model";
+const KERAS_METADATA: &str = "keras_metadata.pb";
+
+fn leaf_file_name(item: &Item) -> &str {
+    crate::engine::detect::file_name(item.name())
+}
+
+pub struct SavedModelOpScanner;
+
+impl Scanner for SavedModelOpScanner {
+    fn name(&self) -> &'static str {
+        OP_SCANNER
+    }
+    fn scan_name(&self) -> &'static str {
+        SCAN_NAME
+    }
+    fn accepts(&self, item: &Item) -> bool {
+        item.format == Format::SavedModel && leaf_file_name(item) != KERAS_METADATA
+    }
+    fn scan(&self, item: &Item, ctx: &mut ScanCtx<'_>) -> Result<(), ScanError> {
+        // A FingerprintDef holds hashes of the other files: nothing that runs.
+        if leaf_file_name(item) == "fingerprint.pb" {
+            return Ok(());
+        }
+        let bytes = read_capped(item, ctx)?;
+        let graphs = decode_graphs(&bytes)?;
+        let mut ops = OpIndex::default();
+        for g in &graphs {
+            ops.add_graph(g);
+        }
+        ctx.budget.check_time()?;
+        report_ops(ctx, item, &ops);
+        Ok(())
+    }
+}
+
+/// The graphs of a SavedModel, or the single graph of a frozen GraphDef.
+fn decode_graphs(bytes: &[u8]) -> Result<Vec<GraphsOwned>, ScanError> {
+    let saved = SavedModel::decode(bytes);
+    if let Ok(sm) = &saved {
+        if !sm.meta_graphs.is_empty() {
+            return Ok(sm
+                .meta_graphs
+                .iter()
+                .map(|mg| GraphsOwned {
+                    graph: mg.graph_def.clone(),
+                    stripped: mg
+                        .meta_info_def
+                        .as_ref()
+                        .and_then(|m| m.stripped_op_list.as_ref())
+                        .map(|l| l.op.iter().map(|o| lossy(&o.name)).collect())
+                        .unwrap_or_default(),
+                })
+                .collect());
+        }
+    }
+    // A frozen graph (`GraphDef` at the top level) fails as a SavedModel on the wire type of
+    // field 1, or decodes to an empty one.
+    match GraphDef::decode(bytes) {
+        Ok(g)
+            if !g.node.is_empty() || g.library.as_ref().is_some_and(|l| !l.function.is_empty()) =>
+        {
+            Ok(vec![GraphsOwned {
+                graph: Some(g),
+                stripped: Vec::new(),
+            }])
+        }
+        _ => match saved {
+            Err(e) => Err(ScanError::malformed(
+                "savedmodel",
+                None,
+                format!("not a SavedModel protobuf ({e})"),
+            )),
+            Ok(_) => Err(ScanError::malformed(
+                "savedmodel",
+                None,
+                "no meta graph and no graph node: not a SavedModel or GraphDef",
+            )),
+        },
+    }
+}
+
+/// One meta graph: its graph and the op names of its `stripped_op_list`.
+struct GraphsOwned {
+    graph: Option<GraphDef>,
+    stripped: Vec<String>,
+}
+
+/// Where an op was seen, with what the scanner could tell about that use.
+#[derive(Debug, Clone, Default)]
+struct Use {
+    /// "graph", a function name, or "stripped_op_list".
+    scope: String,
+    /// Constant string inputs at the indices a rule asks for, and notable attributes.
+    const_paths: Vec<String>,
+    output_stream: Option<String>,
+    debug_urls: Vec<String>,
+    memory_region: Option<String>,
+}
+
+#[derive(Default)]
+struct OpIndex {
+    uses: BTreeMap<String, Vec<Use>>,
+    functions: HashSet<String>,
+}
+
+/// Most uses kept per op (the count goes on, the details do not).
+const MAX_USES: usize = 64;
+
+impl OpIndex {
+    fn add_graph(&mut self, g: &GraphsOwned) {
+        if let Some(graph) = &g.graph {
+            if let Some(lib) = &graph.library {
+                for f in &lib.function {
+                    if let Some(sig) = &f.signature {
+                        self.functions.insert(lossy(&sig.name));
+                    }
+                }
+            }
+            self.add_nodes("graph", &graph.node);
+            if let Some(lib) = &graph.library {
+                for f in &lib.function {
+                    let name = f
+                        .signature
+                        .as_ref()
+                        .map(|s| lossy(&s.name))
+                        .unwrap_or_else(|| "<unnamed function>".into());
+                    self.add_nodes(&name, &f.node_def);
+                }
+            }
+        }
+        for op in &g.stripped {
+            self.uses.entry(op.clone()).or_default();
+        }
+    }
+
+    fn add_nodes(&mut self, scope: &str, nodes: &[NodeDef]) {
+        let by_name: HashMap<&[u8], &NodeDef> =
+            nodes.iter().map(|n| (n.name.as_slice(), n)).collect();
+        for n in nodes {
+            let op = lossy(&n.op);
+            let mut u = Use {
+                scope: scope.to_string(),
+                ..Use::default()
+            };
+            if let Some(rule) = ops::rule_for(&op) {
+                match rule.when {
+                    When::ConstPathOutside(indices) => {
+                        for &i in indices {
+                            if let Some(p) =
+                                n.input.get(i).and_then(|inp| const_string(&by_name, inp))
+                            {
+                                u.const_paths.push(p);
+                            }
+                        }
+                    }
+                    When::OutputStreamIsFile => {
+                        u.output_stream = n.attr("output_stream").map(|a| lossy(&a.s));
+                    }
+                    When::HasDebugUrls => {
+                        u.debug_urls = n
+                            .attr("debug_urls")
+                            .and_then(|a| a.list.as_ref())
+                            .map(|l| {
+                                l.s.iter()
+                                    .map(|s| lossy(s))
+                                    .filter(|s| !s.is_empty())
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                    }
+                    When::Always => {
+                        if op == "ImmutableConst" {
+                            u.memory_region = n.attr("memory_region_name").map(|a| lossy(&a.s));
+                        }
+                        if let Some(p) = n.input.first().and_then(|inp| const_string(&by_name, inp))
+                        {
+                            u.const_paths.push(p);
+                        }
+                    }
+                }
+            }
+            let entry = self.uses.entry(op).or_default();
+            if entry.len() < MAX_USES {
+                entry.push(u);
+            }
+        }
+    }
+}
+
+/// The constant string a node input comes from, following Identity nodes. Graph inputs read
+/// `node:index`, function inputs `node:output_arg:index`; `^node` is a control input.
+fn const_string(by_name: &HashMap<&[u8], &NodeDef>, input: &[u8]) -> Option<String> {
+    let mut name = input.strip_prefix(b"^").unwrap_or(input);
+    for _ in 0..8 {
+        let base = name.split(|&b| b == b':').next().unwrap_or(name);
+        let node = by_name.get(base)?;
+        match node.op.as_slice() {
+            b"Const" => {
+                let t = node.attr("value")?.tensor.as_ref()?;
+                return t.string_val.first().map(|s| lossy(s));
+            }
+            b"Identity" | b"Snapshot" | b"StopGradient" => {
+                name = node.input.first()?;
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+fn is_file_stream(s: &str) -> bool {
+    // PrintV2 accepts "stdout", "stderr", "log(info)"... and "file://<path>".
+    s.starts_with("file://")
+}
+
+fn report_ops(ctx: &mut ScanCtx<'_>, item: &Item, index: &OpIndex) {
+    for (op, uses) in &index.uses {
+        if index.functions.contains(op) {
+            // A call of a function from the library, not an op.
+            continue;
+        }
+        let configured = ctx.settings.tf_operator_severity(op);
+        let rule = ops::rule_for(op);
+        let mut notes: Vec<String> = Vec::new();
+        let flagged = match (configured, rule) {
+            (Some(_), _) => true,
+            (None, Some(r)) => match r.when {
+                When::Always => true,
+                When::OutputStreamIsFile => uses
+                    .iter()
+                    .any(|u| u.output_stream.as_deref().is_some_and(is_file_stream)),
+                When::HasDebugUrls => uses.iter().any(|u| !u.debug_urls.is_empty()),
+                When::ConstPathOutside(_) => uses
+                    .iter()
+                    .any(|u| u.const_paths.iter().any(|p| ops::path_escapes(p))),
+            },
+            (None, None) => false,
+        };
+        for u in uses {
+            let mut bits = Vec::new();
+            for p in &u.const_paths {
+                bits.push(format!("path '{}'", p.escape_debug()));
+            }
+            if let Some(s) = u.output_stream.as_deref().filter(|s| is_file_stream(s)) {
+                bits.push(format!("output_stream '{}'", s.escape_debug()));
+            }
+            for d in &u.debug_urls {
+                bits.push(format!("debug url '{}'", d.escape_debug()));
+            }
+            if let Some(m) = &u.memory_region {
+                bits.push(format!("memory region '{}'", m.escape_debug()));
+            }
+            let place = if bits.is_empty() {
+                format!("in {}", u.scope)
+            } else {
+                format!("in {} ({})", u.scope, bits.join(", "))
+            };
+            if !notes.contains(&place) && notes.len() < 8 {
+                notes.push(place);
+            }
+        }
+        let where_ = if notes.is_empty() {
+            "listed in the meta graph's stripped_op_list".to_string()
+        } else {
+            notes.join("; ")
+        };
+        if flagged {
+            let (severity, why) = match (configured, rule) {
+                (Some(s), Some(r)) => (s, r.why),
+                (Some(s), None) => (s, "is listed in the settings' unsafe_tf_operators"),
+                (None, Some(r)) => (r.severity, r.why),
+                (None, None) => (Severity::Medium, ""),
+            };
+            ctx.issue(
+                OP_SCANNER,
+                &item.source,
+                IssueBuilder::new(OP_RULE)
+                    .operator("Tensorflow", op.clone())
+                    .severity(severity)
+                    .why(format!(
+                        "The {op} op {why}; TensorFlow runs it when the graph is called. Seen {where_}."
+                    )),
+            );
+        } else if rule.is_none() && !ops::is_known_op(op) {
+            let severity = rules::lookup(UNKNOWN_OP_RULE)
+                .map(|r| r.severity)
+                .unwrap_or(Severity::Medium);
+            ctx.issue(
+                OP_SCANNER,
+                &item.source,
+                IssueBuilder::new(UNKNOWN_OP_RULE)
+                    .operator("Tensorflow", op.clone())
+                    .severity(severity)
+                    .why(format!(
+                        "{op} is not an op of stock TensorFlow: loading needs a custom kernel \
+                         library (native code) that registers it. Seen {where_}."
+                    )),
+            );
+        }
+    }
+}
+
+pub struct KerasMetadataScanner;
+
+impl Scanner for KerasMetadataScanner {
+    fn name(&self) -> &'static str {
+        LAMBDA_SCANNER
+    }
+    fn scan_name(&self) -> &'static str {
+        SCAN_NAME
+    }
+    fn accepts(&self, item: &Item) -> bool {
+        item.format == Format::SavedModel && leaf_file_name(item) == KERAS_METADATA
+    }
+    fn scan(&self, item: &Item, ctx: &mut ScanCtx<'_>) -> Result<(), ScanError> {
+        let bytes = read_capped(item, ctx)?;
+        let meta = SavedMetadata::decode(bytes.as_slice()).map_err(|e| {
+            ScanError::malformed(
+                "keras_metadata",
+                None,
+                format!("not a SavedMetadata protobuf ({e})"),
+            )
+        })?;
+        let mut parsed = Vec::with_capacity(meta.nodes.len());
+        let mut json_errors = 0usize;
+        for node in &meta.nodes {
+            match serde_json::from_slice::<serde_json::Value>(&node.metadata) {
+                Ok(v) => parsed.push((node, v)),
+                Err(e) => {
+                    json_errors += 1;
+                    if json_errors <= 10 {
+                        ctx.error(
+                            SCAN_NAME,
+                            &item.source,
+                            ErrorCategory::JsonDecode,
+                            format!(
+                                "Not a valid JSON data (node '{}': {e})",
+                                lossy(&node.node_path).escape_debug()
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        // Layers first, as ModelScan counts Lambdas (one per `_tf_keras_layer` node); the
+        // same layers inside their models' configs are then recognized and skipped.
+        let mut walker = Walker::new(ctx.settings).deduplicated();
+        let mut result = Ok(());
+        for pass_layers in [true, false] {
+            for (node, v) in &parsed {
+                let is_layer = node.identifier == b"_tf_keras_layer";
+                if is_layer != pass_layers {
+                    continue;
+                }
+                if let Err(e) = walker.walk(v) {
+                    result = Err(e);
+                }
+            }
+        }
+        report_findings(ctx, LAMBDA_SCANNER, &item.source, walker.findings);
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::Severity;
+    use crate::scanners::keras::tests::{run, scan_file};
+
+    fn ops_of(rel: &str) -> Vec<(String, Severity, &'static str)> {
+        let out = scan_file(&SavedModelOpScanner, rel, Format::SavedModel);
+        assert!(out.errors.is_empty(), "{rel}: {:?}", out.errors);
+        out.issues
+            .iter()
+            .map(|i| (i.operator.clone(), i.severity, i.rule))
+            .collect()
+    }
+
+    #[test]
+    fn benign_savedmodels_have_no_issue() {
+        for rel in [
+            "savedmodel/benign/tf_module/saved_model.pb",
+            "savedmodel/benign/keras_export/saved_model.pb",
+            "savedmodel/benign/tfkeras/saved_model.pb",
+            "savedmodel/benign/tf_module/fingerprint.pb",
+        ] {
+            assert_eq!(ops_of(rel), vec![], "{rel}");
+        }
+        let out = scan_file(
+            &KerasMetadataScanner,
+            "savedmodel/benign/tfkeras/keras_metadata.pb",
+            Format::SavedModel,
+        );
+        assert!(
+            out.issues.is_empty() && out.errors.is_empty(),
+            "{:?}",
+            out.issues
+        );
+    }
+
+    #[test]
+    fn file_ops_in_library_functions_are_found() {
+        let read = ops_of("savedmodel/malicious/read_file/saved_model.pb");
+        assert_eq!(read, vec![("ReadFile".into(), Severity::High, OP_RULE)]);
+        let out = scan_file(
+            &SavedModelOpScanner,
+            "savedmodel/malicious/read_file/saved_model.pb",
+            Format::SavedModel,
+        );
+        let i = &out.issues[0];
+        assert_eq!(
+            i.description,
+            "Use of unsafe operator 'ReadFile' from module 'Tensorflow'"
+        );
+        assert_eq!(i.scanner, OP_SCANNER);
+        assert!(
+            i.why.contains("'/etc/hostname'") && i.why.contains("__inference"),
+            "{}",
+            i.why
+        );
+        assert_eq!(
+            ops_of("savedmodel/malicious/write_file/saved_model.pb"),
+            vec![("WriteFile".into(), Severity::High, OP_RULE)]
+        );
+    }
+
+    #[test]
+    fn python_callbacks_are_critical() {
+        assert_eq!(
+            ops_of("savedmodel/malicious/py_function/saved_model.pb"),
+            vec![("EagerPyFunc".into(), Severity::Critical, OP_RULE)]
+        );
+    }
+
+    #[test]
+    fn print_to_a_file_is_reported_with_its_path() {
+        let out = scan_file(
+            &SavedModelOpScanner,
+            "savedmodel/malicious/print_to_file/saved_model.pb",
+            Format::SavedModel,
+        );
+        assert_eq!(out.issues.len(), 1, "{:?}", out.issues);
+        assert_eq!(out.issues[0].operator, "PrintV2");
+        assert!(
+            out.issues[0]
+                .why
+                .contains("file:///tmp/modelscan_fixture_print.txt")
+        );
+    }
+
+    #[test]
+    fn settings_change_the_severity_of_listed_ops() {
+        let mut settings = crate::settings::Settings::defaults();
+        if let Some(s) = settings
+            .scanners
+            .get_mut("modelscan.scanners.SavedModelTensorflowOpScan")
+        {
+            s.unsafe_tf_operators
+                .insert("ReadFile".into(), Severity::Critical);
+            s.unsafe_tf_operators.insert("MatMul".into(), Severity::Low);
+        }
+        let (out, r) = crate::scanners::keras::tests::run_with(
+            &SavedModelOpScanner,
+            "savedmodel/benign/tf_module/saved_model.pb",
+            Format::SavedModel,
+            &settings,
+        );
+        r.unwrap();
+        assert_eq!(out.issues.len(), 1);
+        assert_eq!(
+            (out.issues[0].operator.as_str(), out.issues[0].severity),
+            ("MatMul", Severity::Low)
+        );
+        let (out, _) = crate::scanners::keras::tests::run_with(
+            &SavedModelOpScanner,
+            "savedmodel/malicious/read_file/saved_model.pb",
+            Format::SavedModel,
+            &settings,
+        );
+        assert_eq!(out.issues[0].severity, Severity::Critical);
+    }
+
+    #[test]
+    fn keras_metadata_lambda_is_reported_once() {
+        let out = scan_file(
+            &KerasMetadataScanner,
+            "savedmodel/malicious/tfkeras_lambda_os_system/keras_metadata.pb",
+            Format::SavedModel,
+        );
+        assert_eq!(out.issues.len(), 1, "{:?}", out.issues);
+        assert_eq!(out.issues[0].severity, Severity::Critical);
+        assert_eq!(out.issues[0].scanner, LAMBDA_SCANNER);
+        let out = scan_file(
+            &KerasMetadataScanner,
+            "savedmodel/malicious/tfkeras_lambda_harmless/keras_metadata.pb",
+            Format::SavedModel,
+        );
+        assert_eq!(out.issues.len(), 1, "{:?}", out.issues);
+        assert_eq!(out.issues[0].rule, "keras.lambda-layer");
+        assert_eq!(out.issues[0].severity, Severity::Medium);
+    }
+
+    #[test]
+    fn malformed_protobufs_give_exact_errors() {
+        let (_, r) = run(
+            &SavedModelOpScanner,
+            "savedmodel/malformed/truncated/saved_model.pb",
+            Format::SavedModel,
+        );
+        let e = r.unwrap_err();
+        assert_eq!(e.category(), ErrorCategory::Malformed);
+        assert_eq!(
+            e.to_string(),
+            "savedmodel: not a SavedModel protobuf (failed to decode Protobuf message: SavedModel.meta_graphs: buffer underflow)"
+        );
+        let (_, r) = run(
+            &SavedModelOpScanner,
+            "savedmodel/malformed/not_protobuf/saved_model.pb",
+            Format::SavedModel,
+        );
+        assert_eq!(
+            r.unwrap_err().to_string(),
+            "savedmodel: not a SavedModel protobuf (failed to decode Protobuf message: invalid varint)"
+        );
+    }
+
+    #[test]
+    fn bad_metadata_json_is_a_json_decode_error_and_other_nodes_still_count() {
+        let (out, r) = run(
+            &KerasMetadataScanner,
+            "savedmodel/malformed/bad_metadata_json/keras_metadata.pb",
+            Format::SavedModel,
+        );
+        r.unwrap();
+        assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+        assert_eq!(out.errors[0].category, ErrorCategory::JsonDecode);
+        assert_eq!(
+            out.errors[0].description,
+            "Not a valid JSON data (node 'root.layer-1': EOF while parsing an object at line 1 column 36)"
+        );
+        // The Lambda is still seen inside the model's own config.
+        assert_eq!(out.issues.len(), 1, "{:?}", out.issues);
+    }
+
+    #[test]
+    fn damaged_protobufs_never_panic() {
+        let settings = crate::settings::Settings::defaults();
+        for (rel, scanner) in [
+            (
+                "savedmodel/malicious/read_file/saved_model.pb",
+                &SavedModelOpScanner as &dyn Scanner,
+            ),
+            (
+                "savedmodel/malicious/tfkeras_lambda_os_system/keras_metadata.pb",
+                &KerasMetadataScanner,
+            ),
+        ] {
+            let good = std::fs::read(crate::scanners::keras::tests::fixture_path(rel)).unwrap();
+            let name = rel.rsplit('/').next().unwrap().to_string();
+            for at in (0..good.len()).step_by(7) {
+                for v in [good[..at].to_vec(), {
+                    let mut v = good.clone();
+                    v[at] ^= 0x5a;
+                    v
+                }] {
+                    let item = crate::scanners::keras::tests::item_from(
+                        v,
+                        crate::findings::Source::file(name.clone(), name.clone().into()),
+                        Format::SavedModel,
+                    );
+                    let _ = crate::scanners::keras::tests::run_item_with(scanner, &item, &settings);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_frozen_graphdef_is_read_too() {
+        let node = proto::NodeDef {
+            name: b"r".to_vec(),
+            op: b"ReadFile".to_vec(),
+            ..Default::default()
+        };
+        let g = GraphDef {
+            node: vec![node],
+            library: None,
+        };
+        let graphs = decode_graphs(&g.encode_to_vec()).unwrap();
+        let mut index = OpIndex::default();
+        index.add_graph(&graphs[0]);
+        assert!(index.uses.contains_key("ReadFile"));
+    }
+
+    #[test]
+    fn an_unregistered_op_is_medium() {
+        let node = proto::NodeDef {
+            name: b"x".to_vec(),
+            op: b"EvilCustomOp".to_vec(),
+            ..Default::default()
+        };
+        let g = GraphDef {
+            node: vec![node],
+            library: None,
+        };
+        let bytes = g.encode_to_vec();
+        let item = crate::scanners::keras::tests::item_from(
+            bytes,
+            crate::findings::Source::file("frozen.pb".into(), "frozen.pb".into()),
+            Format::SavedModel,
+        );
+        let (out, r) = crate::scanners::keras::tests::run_item_with(
+            &SavedModelOpScanner,
+            &item,
+            &crate::settings::Settings::defaults(),
+        );
+        r.unwrap();
+        assert_eq!(out.issues.len(), 1);
+        assert_eq!(out.issues[0].rule, UNKNOWN_OP_RULE);
+        assert_eq!(out.issues[0].severity, Severity::Medium);
+    }
+}

@@ -1,0 +1,296 @@
+//! ModelScan's command line, kept: the default `scan` subcommand, the settings notice, the JSON
+//! fields and their order, `-o`, `-v`, `create-settings-file`, settings files merged over the
+//! defaults, and sorted, reproducible directory scans.
+
+use crate::common::{modelscan, scan_json};
+use crate::exit_codes::{CLEAN, CORRUPT, EVIL};
+
+#[test]
+fn scan_is_the_default_subcommand_and_prints_modelscans_console_report() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("clean.pkl"), CLEAN).unwrap();
+    let out = modelscan(dir.path())
+        .args(["-p", "clean.pkl"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let cwd = std::fs::canonicalize(dir.path()).unwrap();
+    assert!(
+        text.starts_with(&format!(
+            "No settings file detected at {}/modelscan-settings.toml. Using defaults. \n\n",
+            cwd.display()
+        )) || text.starts_with(&format!(
+            "No settings file detected at {}/modelscan-settings.toml. Using defaults. \n\n",
+            dir.path().display()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("--- Summary ---"));
+    assert!(text.contains(" No issues found! 🎉"));
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn json_report_has_modelscans_fields_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("evil.pkl");
+    std::fs::write(&p, EVIL).unwrap();
+    let run = scan_json(&p, &[]);
+    assert_eq!(run.code, 1);
+    let top: Vec<&str> = run
+        .report
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(&top[..3], &["summary", "issues", "errors"]);
+    let summary: Vec<&str> = run.report["summary"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            "total_issues_by_severity",
+            "total_issues",
+            "input_path",
+            "absolute_path",
+            "modelscan_version",
+            "timestamp",
+            "scanned"
+        ]
+    );
+    let issue = &run.report["issues"][0];
+    let keys: Vec<&str> = issue
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        &keys[..6],
+        &[
+            "description",
+            "operator",
+            "module",
+            "source",
+            "scanner",
+            "severity"
+        ]
+    );
+    assert_eq!(
+        issue["description"],
+        "Use of unsafe operator 'system' from module 'posix'"
+    );
+    assert_eq!(issue["source"], "evil.pkl");
+    assert_eq!(issue["scanner"], "modelscan.scanners.PickleUnsafeOpScan");
+    assert_eq!(issue["severity"], "CRITICAL");
+    assert_eq!(issue["rule"], "pickle.dangerous-global");
+    assert_eq!(issue["offset"], 0);
+    assert_eq!(
+        run.report["summary"]["scanned"]["scanned_files"][0],
+        "evil.pkl"
+    );
+    assert!(run.report["summary"].get("skipped").is_none());
+    // Python json.dumps separators.
+    assert!(
+        run.stdout
+            .starts_with("{\"summary\": {\"total_issues_by_severity\": {\"LOW\": 0, ")
+    );
+}
+
+#[test]
+fn json_on_stdout_is_clean_and_notices_go_to_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("clean.pkl");
+    std::fs::write(&p, CLEAN).unwrap();
+    let run = scan_json(&p, &[]);
+    assert!(
+        run.report.is_object(),
+        "stdout was not only JSON: {}",
+        run.stdout
+    );
+    assert!(run.stderr.contains("Using defaults"));
+}
+
+#[test]
+fn output_file_gets_the_same_json() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("evil.pkl"), EVIL).unwrap();
+    let out = modelscan(dir.path())
+        .args(["-p", "evil.pkl", "-r", "json", "-o", "report.json"])
+        .output()
+        .unwrap();
+    let written = std::fs::read_to_string(dir.path().join("report.json")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), written);
+}
+
+#[test]
+fn version_flag_works_through_the_default_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = modelscan(dir.path()).arg("-v").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("modelscan, version "));
+}
+
+#[test]
+fn directory_scans_are_sorted_and_relative_with_skips_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("m");
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    std::fs::write(root.join("sub/b.pkl"), CLEAN).unwrap();
+    std::fs::write(root.join("a.pkl"), EVIL).unwrap();
+    std::fs::write(root.join("readme.txt"), "hello\n").unwrap();
+    let run = scan_json(&root, &["--show-skipped"]);
+    assert_eq!(
+        run.report["summary"]["scanned"]["scanned_files"],
+        serde_json::json!(["a.pkl", "sub/b.pkl"])
+    );
+    assert_eq!(
+        run.report["summary"]["skipped"]["skipped_files"][0]["source"],
+        "readme.txt"
+    );
+    assert_eq!(
+        run.report["summary"]["skipped"]["skipped_files"][0]["category"],
+        "SCAN_NOT_SUPPORTED"
+    );
+    assert_eq!(run.report["issues"][0]["source"], "a.pkl");
+}
+
+#[test]
+fn a_parse_error_is_an_error_entry_and_never_no_issues_found() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("corrupt.pkl"), CORRUPT).unwrap();
+    let out = modelscan(dir.path())
+        .args(["-p", "corrupt.pkl"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("No issues found! "), "{text}");
+    assert!(text.contains("--- Errors --- "));
+    assert_eq!(out.status.code(), Some(2));
+    let run = scan_json(&dir.path().join("corrupt.pkl"), &[]);
+    assert_eq!(run.report["errors"][0]["category"], "PICKLE_GENOPS");
+    assert_eq!(
+        run.report["errors"][0]["description"],
+        "Parsing error: pickle exhausted before seeing STOP"
+    );
+}
+
+#[test]
+fn create_settings_file_writes_a_file_that_loads_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = modelscan(dir.path())
+        .arg("create-settings-file")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let written = dir.path().join("modelscan-settings.toml");
+    assert!(std::fs::metadata(&written).unwrap().len() > 1000);
+    // It is picked up automatically and scanning still detects.
+    std::fs::write(dir.path().join("evil.pkl"), EVIL).unwrap();
+    let out = modelscan(dir.path())
+        .args(["-p", "evil.pkl"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("Detected settings file. Using "), "{text}");
+    assert_eq!(out.status.code(), Some(1));
+    // Without --force an existing file is kept.
+    let again = modelscan(dir.path())
+        .arg("create-settings-file")
+        .output()
+        .unwrap();
+    assert_ne!(again.status.code(), Some(0));
+    let forced = modelscan(dir.path())
+        .args(["create-settings-file", "-f"])
+        .output()
+        .unwrap();
+    assert_eq!(forced.status.code(), Some(0));
+}
+
+#[test]
+fn a_partial_settings_file_is_merged_and_an_unknown_key_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("x.pkl"), b"cmypkg\nrun_it\n(tR.").unwrap();
+    std::fs::write(
+        dir.path().join("s.toml"),
+        "[unsafe_globals.CRITICAL]\nmypkg = \"*\"\n",
+    )
+    .unwrap();
+    let out = modelscan(dir.path())
+        .args(["-p", "x.pkl", "-r", "json", "--settings-file", "s.toml"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["issues"][0]["severity"], "CRITICAL");
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[limits]\nmax_pickel_opcodes = 1\n",
+    )
+    .unwrap();
+    let out = modelscan(dir.path())
+        .args(["-p", "x.pkl", "--settings-file", "bad.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("max_pickel_opcodes"));
+}
+
+#[test]
+fn zip_members_are_named_container_colon_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let zpath = dir.path().join("bundle.zip");
+    // A stored zip with one member, written by hand.
+    let name = b"data.pkl";
+    let data = EVIL;
+    let mut crc = flate2::Crc::new();
+    crc.update(data);
+    let mut z = Vec::new();
+    z.extend_from_slice(b"PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00");
+    z.extend_from_slice(&crc.sum().to_le_bytes());
+    z.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    z.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    z.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    z.extend_from_slice(&0u16.to_le_bytes());
+    z.extend_from_slice(name);
+    z.extend_from_slice(data);
+    let cd_off = z.len() as u32;
+    z.extend_from_slice(b"PK\x01\x02\x14\x00\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00");
+    z.extend_from_slice(&crc.sum().to_le_bytes());
+    z.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    z.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    z.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    z.extend_from_slice(&[0u8; 12]);
+    z.extend_from_slice(&0u32.to_le_bytes());
+    z.extend_from_slice(name);
+    let cd_size = z.len() as u32 - cd_off;
+    z.extend_from_slice(b"PK\x05\x06\x00\x00\x00\x00\x01\x00\x01\x00");
+    z.extend_from_slice(&cd_size.to_le_bytes());
+    z.extend_from_slice(&cd_off.to_le_bytes());
+    z.extend_from_slice(&0u16.to_le_bytes());
+    std::fs::write(&zpath, z).unwrap();
+    let run = scan_json(&zpath, &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.report["issues"][0]["source"], "bundle.zip:data.pkl");
+    assert_eq!(
+        run.report["summary"]["scanned"]["scanned_files"][0],
+        "bundle.zip:data.pkl"
+    );
+}
+
+#[test]
+fn strings_from_files_are_escaped_in_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("x.pkl"), b"cposix\nsys\x1b[2Jtem\n(tR.").unwrap();
+    let out = modelscan(dir.path())
+        .args(["-p", "x.pkl"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains('\x1b'), "raw escape reached the terminal");
+    assert!(text.contains("\\u{1b}"));
+}

@@ -1,0 +1,96 @@
+//! Every fixture in `fixtures/manifest.jsonl` through the binary: malicious ones are reported
+//! at or above their expected severity, benign ones are clean (exit 0, no issue), malformed ones
+//! are never reported clean.
+
+use crate::common::{fixtures, issues, max_severity, scan_json};
+use serde_json::Value;
+
+fn manifest() -> Vec<Value> {
+    let text = std::fs::read_to_string(fixtures().join("manifest.jsonl")).expect("manifest");
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("manifest line"))
+        // Entries that are only malicious together with something their own test sets up
+        // (a symlink out of the folder) are covered there.
+        .filter(|v: &Value| {
+            v.get("needs_setup").is_none()
+                && !v["note"]
+                    .as_str()
+                    .is_some_and(|n| n.contains("test creates"))
+        })
+        .collect()
+}
+
+fn sev(s: &str) -> u8 {
+    match s {
+        "LOW" => 1,
+        "MEDIUM" => 2,
+        "HIGH" => 3,
+        "CRITICAL" => 4,
+        _ => 0,
+    }
+}
+
+#[test]
+fn every_malicious_fixture_is_reported_at_its_expected_severity() {
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for f in manifest().iter().filter(|f| f["label"] == "malicious") {
+        n += 1;
+        let path = fixtures().join(f["path"].as_str().unwrap_or(""));
+        let run = scan_json(&path, &[]);
+        let want = sev(f["expected_min_severity"].as_str().unwrap_or("MEDIUM")).max(1);
+        if max_severity(&run.report) < want || run.code != 1 {
+            failures.push(format!(
+                "{} (exit {}, max severity {})",
+                f["path"],
+                run.code,
+                max_severity(&run.report)
+            ));
+        }
+    }
+    assert!(n >= 40, "only {n} malicious fixtures in the manifest");
+    assert!(
+        failures.is_empty(),
+        "not detected:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_benign_fixture_is_clean() {
+    let mut failures = Vec::new();
+    for f in manifest().iter().filter(|f| f["label"] == "benign") {
+        let path = fixtures().join(f["path"].as_str().unwrap_or(""));
+        let run = scan_json(&path, &[]);
+        if run.code != 0 || !issues(&run.report).is_empty() {
+            let what: Vec<String> = issues(&run.report)
+                .iter()
+                .map(|i| format!("{}:{}.{}", i["rule"], i["module"], i["operator"]))
+                .collect();
+            failures.push(format!(
+                "{} (exit {}) {:?} {}",
+                f["path"], run.code, what, run.report["errors"]
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "not clean:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn no_malformed_fixture_is_reported_clean() {
+    let mut failures = Vec::new();
+    for f in manifest().iter().filter(|f| f["label"] == "malformed") {
+        let path = fixtures().join(f["path"].as_str().unwrap_or(""));
+        let run = scan_json(&path, &[]);
+        let errors = run.report["errors"].as_array().map_or(0, Vec::len);
+        if run.code == 0 || (errors == 0 && issues(&run.report).is_empty()) {
+            failures.push(format!("{} (exit {})", f["path"], run.code));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "reported clean:\n{}",
+        failures.join("\n")
+    );
+}
