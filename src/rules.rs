@@ -308,7 +308,10 @@ pub static RULES: &[Rule] = &[
         [829]
     ),
     // ---- gguf / templates / safetensors / onnx / torchscript ----------------------------
-    rule!("template.injection", Critical, "Chat template reaches Python internals (template injection)",
+    rule!(
+        "template.injection",
+        Critical,
+        "Chat template reaches Python internals (template injection)",
         "A Jinja2 chat template (in GGUF metadata, tokenizer_config.json, chat_template.json or a \
          .jinja file) accesses dunder or name-mangled private attributes (`__class__`, \
          `__globals__`, `__subclasses__`, `_TemplateReference__context` ...), spelled directly or \
@@ -319,8 +322,12 @@ pub static RULES: &[Rule] = &[
          chat template needs Python internals.",
         "Do not load the model with this template. Replace the template with the publisher's \
          original, and render templates only with jinja2's ImmutableSandboxedEnvironment.",
-        [1336, 94]),
-    rule!("template.suspicious-access", High, "Chat template uses introspection",
+        [1336, 94]
+    ),
+    rule!(
+        "template.suspicious-access",
+        High,
+        "Chat template uses introspection",
         "A Jinja2 chat template looks up attributes in ways only template-injection payloads do: \
          `attr` with a name that is not a constant, a name built from constants that could not \
          be resolved, private (`_x`) attributes, or attribute walks on the bare Jinja globals \
@@ -329,15 +336,21 @@ pub static RULES: &[Rule] = &[
          from scanners; the template's author chose to compute attribute names at render time.",
         "Inspect the template. If it came with the model, replace it with the publisher's \
          original and render it only in a sandboxed Jinja2 environment.",
-        [1336]),
-    rule!("gguf.malformed-structure", Medium, "GGUF structure anomaly",
+        [1336]
+    ),
+    rule!(
+        "gguf.malformed-structure",
+        Medium,
+        "GGUF structure anomaly",
         "A GGUF file has a structure no conforming writer produces: the same metadata key or \
          tensor name twice, or tensors whose data ranges overlap.",
         "Readers disagree on such files (llama.cpp and the gguf Python reader refuse duplicate \
          keys, others keep the first or the last value), so what a scanner checks may not be \
          what a loader uses; overlapping tensors are a sign of a hand-crafted file.",
         "Re-export the model with the gguf tools from a trusted source; do not load hand-edited \
-         GGUF files.", [20, 436]),
+         GGUF files.",
+        [20, 436]
+    ),
     rule!(
         "safetensors.suspicious-metadata",
         High,
@@ -382,10 +395,23 @@ pub static RULES: &[Rule] = &[
          model's folder with `..`, or resolves through a symlink to a file outside the folder.",
         "Loading the model (`onnx.load`, ONNX Runtime) reads that file into a tensor: any file \
          the loading user can read (keys, credentials) ends up in the model's weights and \
-         outputs (CVE-2022-25882, CVE-2024-27318, CVE-2025-51480).",
+         outputs (CVE-2022-25882, CVE-2024-27318; through symlinks CVE-2026-27489); saving the \
+         model again writes to that path (CVE-2025-51480).",
         "Do not load the model with its external data. Keep external data files next to the \
          model, named by a relative path inside its folder.",
         [22, 59, 73]
+    ),
+    rule!(
+        "onnx.external-data-anomaly",
+        Medium,
+        "ONNX external data entry onnx does not define",
+        "A tensor's `external_data` has a key other than location, offset, length, checksum and \
+         basepath, or an offset or length that is not a non-negative integer.",
+        "onnx's `ExternalDataInfo` set every key as an attribute of itself (CVE-2026-34445): \
+         unexpected keys overwrite its internals, and huge lengths make the loader allocate \
+         without bound.",
+        DO_NOT_LOAD,
+        [915, 400]
     ),
     rule!(
         "onnx.python-op",

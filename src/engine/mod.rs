@@ -91,7 +91,10 @@ fn scan_files_reporting(
     let one = |(k, f): (usize, &walk::WalkedFile)| {
         on_progress(Progress::FileStarted(&f.source));
         let out = scan_file(&f.source, settings);
-        on_progress(Progress::FileDone(&f.source, sizes.get(k).copied().unwrap_or(0)));
+        on_progress(Progress::FileDone(
+            &f.source,
+            sizes.get(k).copied().unwrap_or(0),
+        ));
         out
     };
     let run = || files.par_iter().enumerate().map(one).collect::<Vec<_>>();

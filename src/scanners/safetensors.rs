@@ -6,9 +6,9 @@
 //! Anything the library would reject is an error here (fail closed). Tensor data is never
 //! read: only the 8-byte length and the JSON header are.
 //!
-//! The metadata text checks (`metadata_findings`) are plain string scans shared with nobody;
-//! the header JSON is parsed with serde_json through a visitor that notices duplicate keys,
+//! The header JSON is parsed with serde_json through visitors that notice duplicate keys,
 //! which `serde_json::Value` and the library's `HashMap` silently collapse to the last one.
+//! The metadata text checks (`classify_text`) are substring scans with word boundaries.
 
 use std::collections::HashMap;
 use std::fmt;

@@ -12,7 +12,7 @@ pub mod reader;
 use crate::engine::detect::Format;
 use crate::error::ScanError;
 use crate::findings::ErrorCategory;
-use crate::scanners::template::{scan_template, MAX_TEMPLATE_BYTES};
+use crate::scanners::template::{MAX_TEMPLATE_BYTES, scan_template};
 use crate::scanners::{IssueBuilder, Item, ScanCtx, Scanner};
 use reader::{ReadOptions, Value};
 

@@ -323,7 +323,8 @@ impl Reader {
 
     fn bytes(&mut self, n: u64, what: &str) -> Result<Vec<u8>, ScanError> {
         self.need(n, what)?;
-        let len = usize::try_from(n).map_err(|_| malformed(self.pos, format!("{what} too long")))?;
+        let len =
+            usize::try_from(n).map_err(|_| malformed(self.pos, format!("{what} too long")))?;
         let mut v = vec![0u8; len];
         self.inner.read_exact(&mut v)?;
         self.pos += n;
@@ -449,7 +450,10 @@ fn read_into(r: &mut Reader, file: &mut GgufFile, opts: &ReadOptions<'_>) -> Res
         let type_at = r.pos;
         let t = r.u32("a metadata value type")?;
         let value_type = ValueType::from_u32(t).ok_or_else(|| {
-            malformed(type_at, format!("metadata key '{key}' has unknown value type {t}"))
+            malformed(
+                type_at,
+                format!("metadata key '{key}' has unknown value type {t}"),
+            )
         })?;
         let value = read_value(r, &key, value_type, opts)?;
         if r.pos - header_end > opts.max_metadata_bytes {
@@ -518,7 +522,9 @@ fn read_into(r: &mut Reader, file: &mut GgufFile, opts: &ReadOptions<'_>) -> Res
         if n_dims > MAX_DIMS {
             return Err(malformed(
                 dims_at,
-                format!("tensor '{name}' has {n_dims} dimensions, more than the {MAX_DIMS} allowed"),
+                format!(
+                    "tensor '{name}' has {n_dims} dimensions, more than the {MAX_DIMS} allowed"
+                ),
             ));
         }
         let mut dims = Vec::with_capacity(n_dims as usize);

@@ -647,6 +647,8 @@ mod tests {
         let cfg = json!({"class_name": "Functional", "config": {"layers": [
             {"module": "fixturepkg.layers", "class_name": "Scale", "registered_name": "fixturepkg>Scale", "config": {"name": "s"}},
             {"class_name": "evalmods>Scale", "config": {"name": "t"}},
+            {"module": "__main__", "class_name": "MyLayer", "config": {"name": "u"}},
+            {"module": "my_project.models.blocks", "class_name": "function", "config": "swish2", "registered_name": "my_project>swish2"},
             {"module": "keras.layers", "class_name": "Dense", "config": {"activation": {"module": "builtins", "class_name": "function", "config": "relu", "registered_name": null}}}
         ]}});
         assert!(walk(&cfg).is_empty());

@@ -1,14 +1,16 @@
 //! The ONNX scanner. An ONNX model is a protobuf `ModelProto`; loading it runs no code of its
 //! own, so the risks are what the loader does on the model's behalf: reading external data
-//! files named by the model (path traversal, CVE-2022-25882 / CVE-2024-27318 and the symlink
-//! variant), running Python-backed operators (ONNX Runtime's language-interop `PyOp` imports
-//! the module its attributes name), and custom operator domains that need a native library.
+//! files named by the model (path traversal: CVE-2022-25882, CVE-2024-27318, and through
+//! symlinks CVE-2026-27489), trusting `external_data` keys (CVE-2026-34445), running
+//! Python-backed operators (ONNX Runtime's language-interop `PyOp` imports the module its
+//! attributes name), and custom operator domains that need a native library.
 //!
 //! The scanner decodes the model with the hand-written messages of `proto.rs` after the
 //! allocation-free census of `wire.rs`, then walks the main graph, every nested graph (If,
 //! Loop, Scan bodies and any other graph attribute), training graphs and model-local
-//! functions, with a depth cap. Tensor contents are never decoded. Reading the external data
-//! itself, or the model's `.pb` cousins (TensorFlow), is left to others.
+//! functions, with a depth cap. Tensor contents are never decoded and external data files are
+//! never read (only resolved, for the symlink check). TensorFlow's `.pb` files are another
+//! scanner's.
 
 pub mod proto;
 pub mod wire;
@@ -117,6 +119,29 @@ fn decode(item: &Item, ctx: &mut ScanCtx<'_>) -> Result<ModelProto, ScanError> {
         ));
     }
     Ok(model)
+}
+
+/// The keys onnx's `ExternalDataInfo` knows (onnx/external_data_helper.py).
+const EXTERNAL_DATA_KEYS: &[&str] = &["location", "offset", "length", "checksum", "basepath"];
+
+/// A problem with a tensor's `external_data` entries other than where they point.
+fn external_data_anomaly(t: &TensorProto) -> Option<String> {
+    for e in &t.external_data {
+        let key = text(&e.key);
+        if !EXTERNAL_DATA_KEYS.contains(&key.as_str()) {
+            return Some(format!("external_data has the unknown key '{key}'"));
+        }
+        if matches!(key.as_str(), "offset" | "length") {
+            let value = text(&e.value);
+            let digits = value.trim();
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Some(format!(
+                    "external_data {key} '{value}' is not a non-negative integer"
+                ));
+            }
+        }
+    }
+    None
 }
 
 fn text(b: &Option<Vec<u8>>) -> String {
@@ -283,6 +308,16 @@ impl<'i, 'c, 'x> Walk<'i, 'c, 'x> {
     /// External data: every `location` entry is checked (readers differ on which of several
     /// wins; onnx's `ExternalDataInfo` keeps the last).
     fn tensor(&mut self, t: &TensorProto, place: &str) {
+        if let Some(problem) = external_data_anomaly(t) {
+            let tensor = text(&t.name);
+            self.ctx.issue(
+                SCANNER,
+                &self.item.source,
+                IssueBuilder::new("onnx.external-data-anomaly")
+                    .operator("external_data", tensor.clone())
+                    .description(format!("Tensor '{tensor}' ({place}): {problem}")),
+            );
+        }
         let locations = t
             .external_data
             .iter()
@@ -570,6 +605,42 @@ mod tests {
         .unwrap();
         let (out, _) = scan_path(&model, Vec::new());
         assert!(out.issues.is_empty(), "{:?}", out.issues);
+    }
+
+    #[test]
+    fn unknown_external_data_key_is_an_anomaly() {
+        use proto::{GraphProto, StringStringEntryProto};
+        let entry = |k: &str, v: &str| StringStringEntryProto {
+            key: Some(k.into()),
+            value: Some(v.into()),
+        };
+        let tensor = TensorProto {
+            name: Some(b"W".to_vec()),
+            external_data: vec![
+                entry("location", "w.bin"),
+                entry("__class__", "x"),
+                entry("length", "-1"),
+            ],
+            data_location: Some(proto::DATA_LOCATION_EXTERNAL),
+        };
+        let model = ModelProto {
+            ir_version: Some(10),
+            graph: Some(GraphProto {
+                initializer: vec![tensor],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("model.onnx");
+        std::fs::write(&p, model.encode_to_vec()).unwrap();
+        let (out, _) = scan_path(&p, Vec::new());
+        assert_eq!(rules(&out), ["onnx.external-data-anomaly"]);
+        assert_eq!(
+            out.issues[0].description,
+            "Tensor 'W' (graph, initializer): external_data has the unknown key '__class__'"
+        );
+        assert_eq!(out.issues[0].severity, Severity::Medium);
     }
 
     #[test]

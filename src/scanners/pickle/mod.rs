@@ -4,6 +4,7 @@
 //! numpy `.npy` (`numpy.rs`). The VM (`vm.rs`) walks the opcodes; the globals policy
 //! (`policy.rs`) judges each import; this module turns what they found into report entries.
 
+pub mod disasm;
 pub mod numpy;
 pub mod opcodes;
 pub mod policy;

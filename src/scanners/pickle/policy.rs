@@ -197,8 +197,24 @@ static DENYLIST: &[Entry] = &[
     ("numpy._core.numeric", "loads", C, DESER),
     ("numpy", "fromfile", H, FILE),
     ("numpy", "save", H, FILE),
+    ("numpy", "savez", H, FILE),
+    ("numpy", "savez_compressed", H, FILE),
     ("numpy", "savetxt", H, FILE),
-    ("numpy", "tofile", H, FILE),
+    ("numpy", "loadtxt", H, FILE),
+    ("numpy", "genfromtxt", H, FILE),
+    ("numpy", "fromregex", H, FILE),
+    ("numpy", "memmap", H, FILE),
+    ("numpy", "DataSource", H, NET),
+    ("numpy", "ndarray.tofile", H, FILE),
+    ("numpy", "ndarray.dump", H, FILE),
+    ("numpy.lib.format", "open_memmap", H, FILE),
+    ("numpy.lib._datasource", "*", H, NET),
+    ("numpy.lib.npyio", "*", H, FILE),
+    ("numpy.lib._npyio_impl", "*", H, FILE),
+    ("scipy.io", "*", H, FILE),
+    ("scipy.weave", "*", C, EXEC),
+    ("sklearn.datasets", "*", H, NET),
+    ("sklearn.utils._testing", "*", H, EXEC),
     ("numpy.f2py", "*", C, EXEC),
     ("numpy.distutils", "*", C, SHELL),
     ("numpy.testing", "*", C, EXEC),
@@ -219,7 +235,11 @@ static DENYLIST: &[Entry] = &[
     ("torch._dynamo", "*", C, EXEC),
     ("torch._inductor", "*", C, EXEC),
     ("torch.compile", "*", C, EXEC),
-    ("torch.distributed", "*", H, NET),
+    ("torch.distributed.rpc", "*", C, NET),
+    ("torch.distributed.elastic", "*", C, SHELL),
+    ("torch.distributed.launcher", "*", C, SHELL),
+    ("torch.distributed.run", "*", C, SHELL),
+    ("torch.distributed", "init_process_group", H, NET),
     ("torch.utils.collect_env", "*", C, SHELL),
     ("torch.utils.bottleneck", "*", C, EXEC),
     ("torch.utils._config_module", "*", C, EXEC),
@@ -296,6 +316,7 @@ static DENYLIST: &[Entry] = &[
     ("pathlib", "Path.rename", H, FILE),
     ("pathlib", "Path.read_text", H, FILE),
     ("pathlib", "Path.read_bytes", H, FILE),
+    ("logging.config", "*", C, EXEC),
     ("logging", "*", H, FILE),
     ("syslog", "*", H, FILE),
     ("platform", "*", H, SHELL),
@@ -469,6 +490,23 @@ static ALLOW_EXACT: &[(&str, &str, &str)] = &[
     ("re", "Pattern", "value type"),
     ("re", "RegexFlag", "enum"),
     ("http", "HTTPStatus", "enum of status codes"),
+    (
+        "logging",
+        "getLogger",
+        "how Logger objects pickle: a lookup by name",
+    ),
+    ("logging", "Logger", "logger object"),
+    ("logging", "RootLogger", "logger object"),
+    ("logging", "LoggerAdapter", "logger wrapper"),
+    (
+        "zoneinfo",
+        "ZoneInfo._unpickle",
+        "how ZoneInfo pickles: a lookup by key",
+    ),
+    ("pytz", "_p", "how pytz time zones pickle"),
+    ("pytz", "_UTC", "the UTC zone"),
+    ("pytz.tzinfo", "*", "time zone classes"),
+    ("dateutil.tz.tz", "*", "time zone classes"),
     ("urllib.parse", "ParseResult", "named tuple of URL parts"),
     ("urllib.parse", "SplitResult", "named tuple of URL parts"),
     ("urllib.parse", "DefragResult", "named tuple of URL parts"),
@@ -913,7 +951,10 @@ fn looks_like_class(name: &str) -> bool {
 }
 
 fn is_reconstruction_helper(name: &str) -> bool {
-    name.starts_with("__pyx_unpickle_")
+    // Cython's pickle support: `__pyx_unpickle_<Class>` and, for scikit-learn's trees,
+    // `newObj(cls)` (a bare `cls.__new__(cls)`).
+    name == "newObj"
+        || name.starts_with("__pyx_unpickle_")
         || name.starts_with("_unpickle")
         || name.starts_with("_new_")
         || name.starts_with("_reconstruct")
@@ -1101,11 +1142,26 @@ fn allowed_by_settings(settings: &Settings, module: &str, qualname: &str) -> boo
     })
 }
 
+/// Allowlist names match exactly (or by an explicit `*` pattern), never their dotted
+/// descendants: `numpy.ndarray` is safe, `numpy.ndarray.tofile` is not.
+fn allow_name_matches(pattern: &str, qualname: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    if let Some(prefix) = pattern.strip_suffix('*') {
+        return qualname.starts_with(prefix);
+    }
+    if let Some(suffix) = pattern.strip_prefix('*') {
+        return qualname.ends_with(suffix) && !qualname.contains('.');
+    }
+    qualname == pattern
+}
+
 /// Why an import is on the allowlist, if it is.
 pub fn allow_reason(module: &str, qualname: &str) -> Option<&'static str> {
     if let Some((_, _, why)) = ALLOW_EXACT
         .iter()
-        .find(|(m, n, _)| *m == module && name_matches(n, qualname))
+        .find(|(m, n, _)| *m == module && allow_name_matches(n, qualname))
     {
         return Some(why);
     }
@@ -1121,6 +1177,11 @@ pub fn allow_reason(module: &str, qualname: &str) -> Option<&'static str> {
     }
     if (module == "numpy" || module.starts_with("numpy.")) && is_numpy_scalar_type(qualname) {
         return Some("numpy scalar type");
+    }
+    if module == "numpy" && !qualname.contains('.') {
+        // numpy's own namespace: ufuncs and array functions (its file and loader functions
+        // are on the denylist, which is checked first).
+        return Some("numpy math function or type");
     }
     if module.starts_with("numpy.dtypes") {
         return Some("numpy dtype class");
@@ -1259,7 +1320,7 @@ pub fn judge(settings: &Settings, module: &str, qualname: &str) -> Verdict {
     }
     if ALLOW_EXACT
         .iter()
-        .any(|(m, n, _)| *m == canon && name_matches(n, qualname))
+        .any(|(m, n, _)| *m == canon && allow_name_matches(n, qualname))
     {
         return Verdict::Safe;
     }
@@ -1434,6 +1495,24 @@ mod tests {
         ] {
             assert_eq!(sev(&judge(&s(), m, n)), Some(Severity::Critical), "{m}.{n}");
         }
+    }
+
+    #[test]
+    fn allowlisted_classes_do_not_allow_their_methods() {
+        assert_eq!(judge(&s(), "numpy", "ndarray"), Verdict::Safe);
+        assert_ne!(judge(&s(), "numpy", "ndarray.tofile"), Verdict::Safe);
+        assert_ne!(
+            judge(&s(), "collections", "OrderedDict.fromkeys"),
+            Verdict::Safe
+        );
+        assert_ne!(judge(&s(), "numpy", "memmap"), Verdict::Safe);
+        assert_eq!(judge(&s(), "numpy", "log1p"), Verdict::Safe);
+        assert_eq!(
+            judge(&s(), "sklearn.neighbors._kd_tree", "newObj"),
+            Verdict::Safe
+        );
+        assert_eq!(judge(&s(), "logging", "getLogger"), Verdict::Safe);
+        assert!(sev(&judge(&s(), "logging.config", "dictConfig")).is_some());
     }
 
     #[test]
