@@ -30,7 +30,40 @@ pub enum Command {
     Rules {
         /// A rule id, e.g. pickle.dangerous-global.
         id: Option<String>,
+        /// Print the whole rules documentation as Markdown (docs/rules.md).
+        #[arg(long, conflicts_with = "id")]
+        markdown: bool,
     },
+    /// Shows what modelscan sees in one file or zip member (FILE or FILE:member/path): the
+    /// format, a pickle's opcodes with offsets, its imports with their verdicts, and the
+    /// findings.
+    Inspect(InspectArgs),
+    /// Prints a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Prints the manual page (roff) on stdout, or writes one page per command into a folder.
+    Man {
+        /// Write modelscan.1 and modelscan-<command>.1 into this folder.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// FILE, or FILE:member/path for a member of a zip (FILE:inner.zip:member for nested zips).
+    pub target: String,
+    /// Most opcodes listed in the disassembly.
+    #[arg(long = "max-ops", default_value_t = 2000)]
+    pub max_ops: usize,
+    /// Path to a settings file. Defaults to ./modelscan-settings.toml
+    #[arg(long = "settings-file")]
+    pub settings_file: Option<PathBuf>,
+    /// Judge every pickle import that is not on the allowlist as an issue.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -111,6 +144,9 @@ pub struct ScanArgs {
     /// Print nothing but the report.
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
+    /// Never show the progress bar (it is only shown on a terminal, and not when CI is set).
+    #[arg(long = "no-progress")]
+    pub no_progress: bool,
     /// When to colour the console report (NO_COLOR is honoured with auto).
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorArg,
@@ -126,7 +162,15 @@ pub struct CreateSettingsArgs {
     pub location: Option<PathBuf>,
 }
 
-pub const SUBCOMMANDS: &[&str] = &["scan", "create-settings-file", "rules", "help"];
+pub const SUBCOMMANDS: &[&str] = &[
+    "scan",
+    "create-settings-file",
+    "rules",
+    "inspect",
+    "completions",
+    "man",
+    "help",
+];
 
 /// ModelScan's default group: anything that is not a subcommand is handed to `scan`.
 pub fn with_default_subcommand(args: Vec<String>) -> Vec<String> {

@@ -1,9 +1,10 @@
-//! args -> settings -> scan -> report -> exit code. Nothing else.
+//! args -> settings -> scan -> report -> exit code. Nothing else: the reports, the inspection,
+//! the rules documentation and the progress bar live in `modelscan::report`.
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use modelscan::cli::{self, Cli, ColorArg, Command, ReportArg, SeverityArg};
 use modelscan::findings::Severity;
-use modelscan::report::{self, console, exit_status};
+use modelscan::report::{self, console, exit_status, inspect, progress, rules_doc, sarif};
 use modelscan::settings::{DEFAULT_SETTINGS_TOML, ReportFormat, Settings};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -27,7 +28,34 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Scan(a) => run_scan(a),
         Command::CreateSettingsFile(a) => create_settings(a),
-        Command::Rules { id } => rules(id.as_deref()),
+        Command::Rules { id, markdown } => rules(id.as_deref(), markdown),
+        Command::Inspect(a) => run_inspect(a),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "modelscan",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Man { dir } => man(dir.as_deref()),
+    }
+}
+
+fn man(dir: Option<&Path>) -> ExitCode {
+    let written = match dir {
+        Some(d) => clap_mangen::generate_to(Cli::command(), d),
+        // As `generate_to` renders it: without the `help` pseudo-command.
+        None => clap_mangen::Man::new(Cli::command().disable_help_subcommand(true))
+            .render(&mut std::io::stdout()),
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: cannot write the manual: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -37,16 +65,17 @@ fn usage_error(msg: &str) -> ExitCode {
     ExitCode::from(USAGE)
 }
 
-fn run_scan(a: cli::ScanArgs) -> ExitCode {
-    if a.version {
-        println!("modelscan, version {}", env!("CARGO_PKG_VERSION"));
-        return ExitCode::SUCCESS;
-    }
+/// The settings file named on the command line, else `./modelscan-settings.toml` if present,
+/// else the defaults; with the notice ModelScan prints about it.
+fn load_settings(file: Option<&Path>) -> Result<(Settings, String), ExitCode> {
     let cwd = std::env::current_dir().unwrap_or_default();
     let default_settings = cwd.join("modelscan-settings.toml");
-    let (settings, notice) = match &a.settings_file {
+    let (settings, notice) = match file {
         Some(p) if !p.is_file() => {
-            return usage_error(&format!("File '{}' does not exist.", p.display()));
+            return Err(usage_error(&format!(
+                "File '{}' does not exist.",
+                p.display()
+            )));
         }
         Some(p) => (
             Settings::load_file(p),
@@ -67,9 +96,20 @@ fn run_scan(a: cli::ScanArgs) -> ExitCode {
             ),
         ),
     };
-    let mut settings = match settings {
+    match settings {
+        Ok(s) => Ok((s, notice)),
+        Err(e) => Err(usage_error(&e.to_string())),
+    }
+}
+
+fn run_scan(a: cli::ScanArgs) -> ExitCode {
+    if a.version {
+        println!("modelscan, version {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    let (mut settings, notice) = match load_settings(a.settings_file.as_deref()) {
         Ok(s) => s,
-        Err(e) => return usage_error(&e.to_string()),
+        Err(code) => return code,
     };
     // The command line goes last.
     if let Some(r) = a.reporting_format {
@@ -116,7 +156,12 @@ fn run_scan(a: cli::ScanArgs) -> ExitCode {
     if !path.exists() && std::fs::symlink_metadata(path).is_err() {
         return usage_error(&format!("Path '{}' does not exist.", path.display()));
     }
-    let report = modelscan::scan(path, &path.to_string_lossy(), &settings);
+    let bar = progress::ProgressDisplay::new(progress::wanted(a.quiet || a.no_progress));
+    let report =
+        modelscan::engine::scan_with_progress(path, &path.to_string_lossy(), &settings, &|event| {
+            bar.on(event)
+        });
+    bar.finish();
     let status = exit_status(&report);
     let text = match settings.report_format {
         ReportFormat::Console => {
@@ -129,13 +174,12 @@ fn run_scan(a: cli::ScanArgs) -> ExitCode {
             };
             let mut t = console::render(&report, &console::ConsoleOptions { color });
             if settings.show_imports {
-                t.push_str(&imports_text(&report));
+                t.push_str(&console::imports(&report));
             }
             t
         }
-        ReportFormat::Json | ReportFormat::Jsonl | ReportFormat::Sarif => {
-            report::json::render(&report)
-        }
+        ReportFormat::Sarif => sarif::render(&report, std::env::current_dir().ok().as_deref()),
+        ReportFormat::Json | ReportFormat::Jsonl => report::json::render(&report),
     };
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
@@ -151,23 +195,25 @@ fn run_scan(a: cli::ScanArgs) -> ExitCode {
     ExitCode::from(u8::try_from(status).unwrap_or(2))
 }
 
-fn imports_text(r: &report::Report) -> String {
-    let mut t = String::from("\n--- Imports ---\n");
-    for i in &r.imports {
-        t.push_str(&format!(
-            "\n{}:\n",
-            report::sanitize::for_terminal(&i.source)
-        ));
-        for imp in &i.imports {
-            t.push_str(&format!(
-                "  - {}.{} [{}]\n",
-                report::sanitize::for_terminal(&imp.module),
-                report::sanitize::for_terminal(&imp.name),
-                imp.verdict
-            ));
-        }
+fn run_inspect(a: cli::InspectArgs) -> ExitCode {
+    let (mut settings, _) = match load_settings(a.settings_file.as_deref()) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if a.strict {
+        settings.strict = true;
     }
-    t
+    let opts = inspect::InspectOptions {
+        max_ops: a.max_ops,
+        ..inspect::InspectOptions::default()
+    };
+    match inspect::inspect(&a.target, &settings, &opts) {
+        Ok(i) => {
+            let _ = std::io::stdout().lock().write_all(i.text.as_bytes());
+            ExitCode::from(u8::try_from(i.status).unwrap_or(2))
+        }
+        Err(e) => usage_error(&e),
+    }
 }
 
 fn create_settings(a: cli::CreateSettingsArgs) -> ExitCode {
@@ -199,7 +245,11 @@ fn write_settings(target: &Path) -> ExitCode {
     }
 }
 
-fn rules(id: Option<&str>) -> ExitCode {
+fn rules(id: Option<&str>, markdown: bool) -> ExitCode {
+    if markdown {
+        print!("{}", rules_doc::markdown());
+        return ExitCode::SUCCESS;
+    }
     match id {
         None => {
             for r in modelscan::rules::RULES {
@@ -209,20 +259,7 @@ fn rules(id: Option<&str>) -> ExitCode {
         }
         Some(id) => match modelscan::rules::lookup(id) {
             Some(r) => {
-                println!(
-                    "{} ({})\n\n{}\n\nWhat it detects: {}\n\nWhy it is dangerous: {}\n\nWhat to do: {}\n\nCWE: {}",
-                    r.id,
-                    r.severity,
-                    r.title,
-                    r.detects,
-                    r.why,
-                    r.remediation,
-                    r.cwe
-                        .iter()
-                        .map(|c| format!("CWE-{c}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
+                println!("{}", rules_doc::text(r));
                 ExitCode::SUCCESS
             }
             None => usage_error(&format!("no rule '{id}' (see `modelscan rules`)")),

@@ -13,6 +13,7 @@ use crate::findings::{ErrorCategory, Severity, SkipCategory, Source};
 use crate::scanners::pickle::{self, vm::StreamKind};
 use crate::scanners::{IssueBuilder, Item, ScanCtx};
 use std::cell::Cell;
+use std::collections::HashSet;
 use std::io::{self, Read};
 use std::rc::Rc;
 
@@ -21,8 +22,17 @@ const ENGINE: &str = "modelscan.engine";
 /// What stopped a guarded decompression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Guard {
-    Bomb { produced: u64, consumed: u64 },
-    TooLarge { produced: u64 },
+    Bomb {
+        produced: u64,
+        consumed: u64,
+    },
+    TooLarge {
+        produced: u64,
+    },
+    /// The file's time budget ran out while decompressing.
+    Timeout {
+        produced: u64,
+    },
 }
 
 /// Counts the compressed bytes a decoder pulls from its source.
@@ -48,11 +58,25 @@ pub struct Guarded<R> {
     max_ratio: u64,
     floor: u64,
     pub tripped: Rc<Cell<Option<Guard>>>,
+    /// The decoder's own error (a corrupt or truncated stream), kept so that it is reported
+    /// as such rather than as whatever the consumer made of the failed read.
+    pub corrupt: Rc<std::cell::RefCell<Option<String>>>,
+    /// A copy of the file's budget: its deadline (`max_seconds_per_file`) holds while the
+    /// decoder runs, however long the stream.
+    budget: crate::limits::Budget,
 }
 
 impl<R: Read> Read for Guarded<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let n = match self.inner.read(buf) {
+            Ok(n) => n,
+            Err(e) => {
+                self.corrupt
+                    .borrow_mut()
+                    .get_or_insert_with(|| e.to_string());
+                return Err(e);
+            }
+        };
         self.produced += n as u64;
         let consumed = self.consumed.get().max(1);
         if self.produced > self.floor && self.produced / consumed > self.max_ratio {
@@ -61,6 +85,12 @@ impl<R: Read> Read for Guarded<R> {
                 consumed,
             }));
             return Err(io::Error::other("decompression bomb"));
+        }
+        if self.budget.check_time().is_err() {
+            self.tripped.set(Some(Guard::Timeout {
+                produced: self.produced,
+            }));
+            return Err(io::Error::other("time limit per file reached"));
         }
         if self.produced > self.max_out {
             self.tripped.set(Some(Guard::TooLarge {
@@ -96,6 +126,7 @@ fn guarded_decoder<'a>(
             ruzstd::decoding::StreamingDecoder::new(counted)
                 .map_err(|e| ScanError::malformed("zstd", Some(0), e.to_string()))?,
         ),
+        Format::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(counted)),
         _ => {
             return Err(ScanError::Unsupported(format!(
                 "{} is not a compressed stream",
@@ -112,6 +143,8 @@ fn guarded_decoder<'a>(
         max_ratio: l.max_compression_ratio,
         floor: l.bomb_floor_bytes,
         tripped: Rc::new(Cell::new(None)),
+        corrupt: Rc::default(),
+        budget: ctx.budget.clone(),
     })
 }
 
@@ -132,6 +165,12 @@ fn report_guard(ctx: &mut ScanCtx<'_>, source: &Source, g: Guard) {
             source,
             ErrorCategory::LimitExceeded,
             format!("max_decompressed_bytes: stopped after {produced} decompressed bytes; the rest was not scanned"),
+        ),
+        Guard::Timeout { produced } => ctx.error(
+            "ModelScan",
+            source,
+            ErrorCategory::LimitExceeded,
+            format!("max_seconds_per_file: time limit reached after {produced} decompressed bytes; the rest was not scanned"),
         ),
     }
 }
@@ -176,7 +215,9 @@ fn read_all_guarded<R: Read>(
 fn inner_name(outer: &str) -> String {
     let leaf = detect::file_name(outer);
     let lower = leaf.to_ascii_lowercase();
-    for ext in [".gz", ".tgz", ".bz2", ".xz", ".lzma", ".zst", ".z", ".zlib"] {
+    for ext in [
+        ".gz", ".tgz", ".bz2", ".xz", ".lzma", ".zst", ".lz4", ".z", ".zlib",
+    ] {
         if lower.ends_with(ext) && leaf.len() > ext.len() {
             let stem = leaf.get(..leaf.len() - ext.len()).unwrap_or(leaf);
             return if ext == ".tgz" {
@@ -234,11 +275,23 @@ pub fn scan_compressed(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob, form
         Format::Pickle => {
             ctx.out.scanned.push(child.clone());
             let tripped = decoder.tripped.clone();
+            let corrupt = decoder.corrupt.clone();
             let scanner = pickle::scanner_name_for(child.leaf_name());
             let res =
                 pickle::scan_stream(scanner, &child, decoder, StreamKind::Multiple, 0, None, ctx);
+            let corrupt = corrupt.borrow_mut().take();
             if let Some(g) = tripped.get() {
                 report_guard(ctx, &child, g);
+            } else if let (Some(why), Err(_)) = (corrupt, &res) {
+                ctx.error(
+                    "ModelScan",
+                    source,
+                    ErrorCategory::Malformed,
+                    format!(
+                        "{}: the compressed stream is corrupt or truncated ({why}); what follows was not scanned",
+                        format.name()
+                    ),
+                );
             } else if let Err(e) = res {
                 super::report_error(ctx, "pickle", &child, e);
             }
@@ -287,6 +340,17 @@ pub fn scan_zip(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob, head: &[u8]
             return;
         }
     };
+    if dir.member_limit_hit {
+        ctx.error(
+            "ModelScan",
+            source,
+            ErrorCategory::LimitExceeded,
+            format!(
+                "max_archive_members: the zip has more than {} members; the rest were not scanned",
+                ctx.settings.limits.max_archive_members
+            ),
+        );
+    }
     for a in &dir.anomalies {
         ctx.issue(
             ENGINE,
@@ -314,27 +378,72 @@ pub fn scan_zip(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob, head: &[u8]
                     ))
                     .offset(0),
             );
-            super::scan_leaf(
-                ctx,
-                Item {
-                    source: source.clone(),
-                    blob: prefix,
-                    format: pformat,
-                    head: phead,
-                },
-            );
+            if pformat == Format::Zip {
+                // Two archives concatenated: the earlier one is expanded too.
+                ctx.scan_embedded(source.child("<data before the archive>"), prefix);
+            } else {
+                super::scan_leaf(
+                    ctx,
+                    Item {
+                        source: source.clone(),
+                        blob: prefix,
+                        format: pformat,
+                        head: phead,
+                    },
+                );
+            }
         }
     }
+    let torch_archives = torch_archive_dirs(&dir.entries);
     for entry in &dir.entries {
         if entry.is_dir() {
             continue;
         }
         check_member_path(ctx, source, &entry.name, entry.is_symlink());
         let child = source.child(entry.name.clone());
+        if is_torch_storage(&torch_archives, &entry.name)
+            && ctx.depth < ctx.settings.limits.max_archive_depth
+        {
+            // Left unread; reported as every member no scanner takes is.
+            ctx.skip(
+                "ModelScan",
+                &child,
+                SkipCategory::ScanNotSupported,
+                "Model Scan did not scan file",
+            );
+            continue;
+        }
         if let Some(b) = member_blob(ctx, blob, entry, &child) {
             ctx.scan_embedded(child, b);
         }
     }
+}
+
+/// The folders `P/` holding a PyTorch zip checkpoint (`P/data.pkl`, torch/serialization.py
+/// `_save`; TorchScript archives have the same layout).
+fn torch_archive_dirs(entries: &[ZipEntry]) -> HashSet<&str> {
+    entries
+        .iter()
+        .filter_map(|e| e.name.strip_suffix("data.pkl"))
+        .filter(|p| p.ends_with('/'))
+        .collect()
+}
+
+/// A tensor storage of a PyTorch zip, `P/data/<key>` next to `P/data.pkl`: raw numbers that
+/// `torch.load` copies into tensors and never interprets (the key is the decimal id that
+/// `data.pkl`'s persistent ids name). These members are nearly all of a checkpoint's bytes, so
+/// they are not read at all: a 2 GB checkpoint costs its central directory and its pickles, and
+/// random weights are never sniffed as content (a storage starting with bytes that look like a
+/// pickle, zlib or JSON would otherwise be "scanned" and fail).
+fn is_torch_storage(archives: &HashSet<&str>, name: &str) -> bool {
+    let Some((dir, key)) = name.rsplit_once('/') else {
+        return false;
+    };
+    !key.is_empty()
+        && key.bytes().all(|b| b.is_ascii_digit())
+        && dir
+            .strip_suffix("data")
+            .is_some_and(|p| archives.contains(p))
 }
 
 /// A member's content: a window of the archive when stored, decompressed into memory otherwise.
@@ -432,6 +541,8 @@ fn member_blob(ctx: &mut ScanCtx<'_>, blob: &Blob, e: &ZipEntry, child: &Source)
                 max_ratio: l.max_compression_ratio,
                 floor: l.bomb_floor_bytes,
                 tripped: Rc::new(Cell::new(None)),
+                corrupt: Rc::default(),
+                budget: ctx.budget.clone(),
             };
             match read_all_guarded(ctx, child, g) {
                 Some(v) => Blob::from_vec(v),
@@ -461,10 +572,8 @@ fn member_blob(ctx: &mut ScanCtx<'_>, blob: &Blob, e: &ZipEntry, child: &Source)
     // CRC: PyTorch's reader does not check it, Python's zipfile does. Check what we read
     // anyway when it is cheap (compressed members are in memory; small stored ones).
     if matches!(data, Blob::Memory(_)) || data.len() <= 16 << 20 {
-        if let Ok(Some(bytes)) = data.to_vec_capped(ctx.settings.limits.max_in_memory_bytes) {
-            let mut crc = flate2::Crc::new();
-            crc.update(&bytes);
-            if crc.sum() != e.crc32 {
+        if let Ok(sum) = crc32_of(&data) {
+            if sum != e.crc32 {
                 ctx.issue(
                     ENGINE,
                     child,
@@ -490,6 +599,27 @@ fn member_blob(ctx: &mut ScanCtx<'_>, blob: &Blob, e: &ZipEntry, child: &Source)
         }
     }
     Some(data)
+}
+
+/// CRC-32 of a blob, computed in place for memory and through a fixed buffer otherwise (never a
+/// second copy of the member).
+fn crc32_of(blob: &Blob) -> io::Result<u32> {
+    let mut crc = flate2::Crc::new();
+    if let Blob::Memory(m) = blob {
+        crc.update(m);
+        return Ok(crc.sum());
+    }
+    let mut buf = vec![0u8; 1 << 16];
+    let mut off = 0u64;
+    while off < blob.len() {
+        let n = blob.read_at(off, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        crc.update(buf.get(..n).unwrap_or(&[]));
+        off += n as u64;
+    }
+    Ok(crc.sum())
 }
 
 /// Member names that are absolute or climb out with `..`.
@@ -693,11 +823,13 @@ pub fn scan_7z(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob) {
     let cap = ctx.settings.limits.max_in_memory_bytes;
     let mut members: Vec<(String, Result<Vec<u8>, String>)> = Vec::new();
     let max = ctx.settings.limits.max_archive_members;
+    let mut over_limit = false;
     let res = reader.for_each_entries(|entry, r| {
         if entry.is_directory() {
             return Ok(true);
         }
         if members.len() as u64 >= max {
+            over_limit = true;
             return Ok(false);
         }
         let mut v = Vec::new();
@@ -720,6 +852,16 @@ pub fn scan_7z(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob) {
             Err(e) => ctx.error("ModelScan", &child, ErrorCategory::LimitExceeded, e),
         }
     }
+    if over_limit {
+        ctx.error(
+            "ModelScan",
+            source,
+            ErrorCategory::LimitExceeded,
+            format!(
+                "max_archive_members: the 7z archive has more than {max} members; the rest were not scanned"
+            ),
+        );
+    }
     if let Err(e) = res {
         ctx.error(
             "ModelScan",
@@ -729,4 +871,89 @@ pub fn scan_7z(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob) {
         );
     }
     let _ = SkipCategory::BadZip;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Settings;
+    use std::io::Write;
+
+    const EVIL: &[u8] = b"cposix\nsystem\n(S'echo pwned'\ntR.";
+
+    fn stored_zip(members: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        for (name, data) in members {
+            w.start_file(*name, opts).unwrap();
+            w.write_all(data).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    fn members_of(sources: impl Iterator<Item = Source>) -> Vec<String> {
+        sources.filter_map(|s| s.members.last().cloned()).collect()
+    }
+
+    #[test]
+    fn torch_storages_are_skipped_without_being_read() {
+        let z = stored_zip(&[
+            ("archive/data.pkl", b"\x80\x02}q\x00."),
+            ("archive/data/0", EVIL),
+            ("archive/data/17", b"N\x8eC?\x0e$\x8a>"),
+            ("archive/version", b"3\n"),
+        ]);
+        let out = super::super::scan_bytes("model.pt", &z, &Settings::defaults());
+        assert!(out.issues.is_empty(), "{:?}", out.issues);
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let skipped = members_of(out.skipped.iter().map(|s| s.source.clone()));
+        assert!(skipped.contains(&"archive/data/0".to_string()));
+        assert!(skipped.contains(&"archive/data/17".to_string()));
+        let hashed = members_of(out.hashes.iter().map(|(s, _)| s.clone()));
+        assert!(!hashed.iter().any(|m| m.starts_with("archive/data/")));
+        assert!(hashed.contains(&"archive/data.pkl".to_string()));
+    }
+
+    #[test]
+    fn numbered_members_outside_a_torch_archive_are_still_scanned() {
+        for members in [
+            vec![("other/data/0", EVIL)],
+            vec![
+                ("archive/data.pkl", &b"\x80\x02}q\x00."[..]),
+                ("archive/data/x0", EVIL),
+            ],
+            vec![
+                ("archive/data.pkl", &b"\x80\x02}q\x00."[..]),
+                ("elsewhere/data/0", EVIL),
+            ],
+        ] {
+            let out =
+                super::super::scan_bytes("model.pt", &stored_zip(&members), &Settings::defaults());
+            assert!(
+                out.issues
+                    .iter()
+                    .any(|i| i.rule == "pickle.dangerous-global" && i.operator == "system"),
+                "{members:?}: {:?}",
+                out.issues
+            );
+        }
+    }
+
+    #[test]
+    fn crc_of_a_file_window_matches_crc_of_the_same_bytes_in_memory() {
+        let bytes: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b");
+        std::fs::write(&p, &bytes).unwrap();
+        let file = Blob::from_file(std::fs::File::open(&p).unwrap()).unwrap();
+        let window = file.slice(3, 150_000);
+        let mut crc = flate2::Crc::new();
+        crc.update(&bytes[3..150_003]);
+        assert_eq!(crc32_of(&window).unwrap(), crc.sum());
+        assert_eq!(
+            crc32_of(&Blob::from_vec(bytes[3..150_003].to_vec())).unwrap(),
+            crc.sum()
+        );
+    }
 }

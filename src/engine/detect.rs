@@ -15,6 +15,7 @@ pub enum Format {
     Xz,
     LzmaAlone,
     Zstd,
+    Lz4,
     Zlib,
     SevenZip,
     Numpy,
@@ -38,6 +39,7 @@ impl Format {
             Format::Xz => "xz",
             Format::LzmaAlone => "lzma",
             Format::Zstd => "zstd",
+            Format::Lz4 => "lz4",
             Format::Zlib => "zlib",
             Format::SevenZip => "7z",
             Format::Numpy => "numpy",
@@ -59,6 +61,7 @@ impl Format {
                 | Format::Xz
                 | Format::LzmaAlone
                 | Format::Zstd
+                | Format::Lz4
                 | Format::Zlib
         )
     }
@@ -116,6 +119,9 @@ pub fn sniff(head: &[u8], tail: &[u8], total_len: u64) -> Format {
     if head.starts_with(b"\x28\xb5\x2f\xfd") {
         return Format::Zstd;
     }
+    if head.starts_with(b"\x04\x22\x4d\x18") {
+        return Format::Lz4;
+    }
     if is_tar_header(head) {
         return Format::Tar;
     }
@@ -160,6 +166,7 @@ pub fn by_extension(name: &str) -> Format {
         "bz2" => Format::Bzip2,
         "xz" => Format::Xz,
         "zst" => Format::Zstd,
+        "lz4" => Format::Lz4,
         "7z" => Format::SevenZip,
         _ => Format::Unknown,
     }
@@ -168,6 +175,10 @@ pub fn by_extension(name: &str) -> Format {
 /// Content first; the name only where the content has no magic of its own.
 pub fn detect(name: &str, head: &[u8], tail: &[u8], total_len: u64) -> Format {
     let by_content = sniff(head, tail, total_len);
+    // A Jinja template (`{{ ... }}`, `{% ... %}`) starts like JSON; its own scanner reads it.
+    if by_content == Format::Json && extension(name) == "jinja" {
+        return Format::Unknown;
+    }
     if by_content != Format::Unknown {
         // A protobuf can look like anything; trust the extension for .pb/.onnx when the
         // content did not match a format with a real magic number.
@@ -250,6 +261,22 @@ fn is_zlib_header(head: &[u8]) -> bool {
 fn looks_like_json(head: &[u8]) -> bool {
     let first = head.iter().find(|b| !b.is_ascii_whitespace());
     matches!(first, Some(b'{') | Some(b'['))
+}
+
+/// Whether `tail` (the end of a file) ends with a complete end-of-central-directory record
+/// (its comment reaching exactly the end): the mark of a real zip appended to something else,
+/// as opposed to zip bytes embedded inside another format.
+pub fn ends_with_eocd(tail: &[u8]) -> bool {
+    let Some(at) = find_eocd(tail) else {
+        return false;
+    };
+    let comment_len = tail.get(at + 20..at + 22).map_or(usize::MAX, |b| {
+        usize::from(u16::from_le_bytes([
+            b.first().copied().unwrap_or(0),
+            b.get(1).copied().unwrap_or(0),
+        ]))
+    });
+    at.checked_add(22).and_then(|e| e.checked_add(comment_len)) == Some(tail.len())
 }
 
 /// Offset of the last end-of-central-directory record within `tail`.

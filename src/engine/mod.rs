@@ -135,13 +135,7 @@ pub fn scan_file(source: &Source, settings: &Settings) -> Outcome {
         }
     };
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        let mut ctx = ScanCtx {
-            settings,
-            budget: Budget::new(&settings.limits),
-            out: &mut out,
-            depth: 0,
-        };
-        scan_blob(&mut ctx, source.clone(), blob);
+        scan_root(&mut out, source.clone(), blob, None, settings);
     }));
     if result.is_err() {
         out.errors.push(ScanErrorEntry {
@@ -153,6 +147,70 @@ pub fn scan_file(source: &Source, settings: &Settings) -> Outcome {
         });
     }
     out
+}
+
+/// Scan bytes held in memory as if they were a file named `name`: the entry point of the fuzz
+/// targets and property tests. The same path as `scan_file` (file size limit, a fresh budget,
+/// detection, containers, scanners), but a panic is not caught, so that a fuzzer sees it.
+pub fn scan_bytes(name: &str, bytes: &[u8], settings: &Settings) -> Outcome {
+    let mut out = Outcome::default();
+    let source = Source::file(name.to_string(), std::path::PathBuf::from(name));
+    scan_root(
+        &mut out,
+        source,
+        Blob::from_vec(bytes.to_vec()),
+        None,
+        settings,
+    );
+    out
+}
+
+/// `scan_bytes` with detection skipped for the outer item, which is read as `format` (members
+/// are still detected): lets a fuzz target drive one parser whatever the bytes look like.
+pub fn scan_bytes_as(name: &str, bytes: &[u8], format: Format, settings: &Settings) -> Outcome {
+    let mut out = Outcome::default();
+    let source = Source::file(name.to_string(), std::path::PathBuf::from(name));
+    let blob = Blob::from_vec(bytes.to_vec());
+    scan_root(&mut out, source, blob, Some(format), settings);
+    out
+}
+
+/// One file's scan with its own budget. `max_file_bytes` is checked here, once, against the
+/// whole file: a larger file is an error entry, never a silent partial scan.
+fn scan_root(
+    out: &mut Outcome,
+    source: Source,
+    blob: Blob,
+    format: Option<Format>,
+    settings: &Settings,
+) {
+    let mut ctx = ScanCtx {
+        settings,
+        budget: Budget::new(&settings.limits),
+        out,
+        depth: 0,
+    };
+    let max = settings.limits.max_file_bytes;
+    if blob.len() > max {
+        ctx.error(
+            "ModelScan",
+            &source,
+            ErrorCategory::LimitExceeded,
+            format!(
+                "max_file_bytes: the file has {} bytes, more than the limit of {max}; it was not scanned",
+                blob.len()
+            ),
+        );
+        return;
+    }
+    match format {
+        None => scan_blob(&mut ctx, source, blob),
+        Some(f) => {
+            let head = blob.head(detect::HEAD_LEN).unwrap_or_default();
+            record_hash(&mut ctx, &source, &blob);
+            dispatch(&mut ctx, source, blob, head, f);
+        }
+    }
 }
 
 /// Scan bytes found inside the current item as a member of it.
@@ -201,6 +259,59 @@ pub fn scan_blob(ctx: &mut ScanCtx<'_>, source: Source, blob: Blob) {
     let tail = blob.tail(detect::TAIL_LEN).unwrap_or_default();
     let format = detect::detect(source.leaf_name(), &head, &tail, blob.len());
     record_hash(ctx, &source, &blob);
+    report_extension_mismatch(ctx, &source, format);
+    // A pickle with a complete zip appended (the zip's end record ends the file) is both: torch
+    // unpickles offset 0, zip readers see the archive. `scan_zip` scans the pickle prefix too.
+    if format == Format::Pickle && detect::ends_with_eocd(&tail) {
+        containers::scan_zip(ctx, &source, &blob, &head);
+        return;
+    }
+    dispatch(ctx, source, blob, head, format);
+}
+
+/// A name that promises one specific format while the content is clearly another
+/// (a torch zip named `.safetensors`, a pickle named `config.json`): tools that route by name
+/// skip or misread such files.
+fn report_extension_mismatch(ctx: &mut ScanCtx<'_>, source: &Source, content: Format) {
+    let ext = detect::extension(source.leaf_name());
+    let promised = match ext.as_str() {
+        "safetensors" => Format::Safetensors,
+        "gguf" => Format::Gguf,
+        "onnx" => Format::Onnx,
+        "json" => Format::Json,
+        "h5" | "hdf5" => Format::Hdf5,
+        "npy" => Format::Numpy,
+        "txt" | "md" | "yaml" | "yml" | "csv" | "cfg" | "ini" | "toml" => Format::Unknown,
+        _ => return,
+    };
+    let definite = matches!(
+        content,
+        Format::Pickle
+            | Format::Zip
+            | Format::Tar
+            | Format::SevenZip
+            | Format::Gguf
+            | Format::Safetensors
+            | Format::Hdf5
+            | Format::Numpy
+    ) || content.is_compressed_stream();
+    if definite && content != promised {
+        ctx.issue(
+            "modelscan.engine",
+            source,
+            crate::scanners::IssueBuilder::new("format.extension-mismatch")
+                .operator("format", content.name())
+                .description(format!(
+                    "The file is named .{ext} but its content is {}; it was scanned as {}",
+                    content.name(),
+                    content.name()
+                )),
+        );
+    }
+}
+
+/// Containers are expanded; everything else goes to the scanners.
+fn dispatch(ctx: &mut ScanCtx<'_>, source: Source, blob: Blob, head: Vec<u8>, format: Format) {
     match format {
         Format::Zip => containers::scan_zip(ctx, &source, &blob, &head),
         Format::Tar => containers::scan_tar_blob(ctx, &source, &blob),
@@ -220,7 +331,7 @@ pub fn scan_blob(ctx: &mut ScanCtx<'_>, source: Source, blob: Blob) {
 
 /// Run the scanners that accept `item`; skip it if none does.
 pub fn scan_leaf(ctx: &mut ScanCtx<'_>, item: Item) {
-    let scanners = scanners::scanners_for(&item);
+    let scanners = scanners::scanners_for(&item, ctx.settings);
     if scanners.is_empty() {
         ctx.skip(
             "ModelScan",

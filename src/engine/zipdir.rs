@@ -42,6 +42,8 @@ pub struct ZipDirectory {
     pub anomalies: Vec<String>,
     /// Bytes before the first local header (a polyglot prefix), if any.
     pub prefix_len: u64,
+    /// The directory lists more than `max_entries` members; only the first ones are here.
+    pub member_limit_hit: bool,
 }
 
 fn u16_at(b: &[u8], i: usize) -> Option<u16> {
@@ -103,12 +105,8 @@ pub fn read_directory(blob: &Blob, max_entries: u64) -> Result<ZipDirectory, Str
             "{concat} bytes of other data come before the zip archive (a polyglot or a prepended file)"
         ));
     }
-    if tail.get(..eocd_rel).is_some_and(|t| find_eocd(t).is_some()) {
-        dir.anomalies.push(
-            "more than one end-of-central-directory record: several archives are concatenated"
-                .into(),
-        );
-    }
+    // (An earlier end record in the tail is not evidence of concatenation: a stored inner zip
+    // carries one. Concatenated archives show up as data before this one, below.)
     let cd_start = cd_offset
         .checked_add(concat)
         .ok_or("central directory offset overflows")?;
@@ -129,9 +127,9 @@ pub fn read_directory(blob: &Blob, max_entries: u64) -> Result<ZipDirectory, Str
             break;
         }
         if dir.entries.len() as u64 >= max_entries {
-            return Err(format!(
-                "more than {max_entries} members (max_archive_members)"
-            ));
+            // The first `max_entries` are scanned; the caller reports the limit.
+            dir.member_limit_hit = true;
+            break;
         }
         let h = cd.get(pos..).unwrap_or(&[]);
         let made_by = u16_at(h, 4).unwrap_or(0);
@@ -219,7 +217,7 @@ pub fn read_directory(blob: &Blob, max_entries: u64) -> Result<ZipDirectory, Str
             made_by,
         });
     }
-    if declared != dir.entries.len() as u64 && declared != 0xFFFF {
+    if declared != dir.entries.len() as u64 && declared != 0xFFFF && !dir.member_limit_hit {
         dir.anomalies.push(format!(
             "the end-of-central-directory record counts {declared} members, the central directory holds {}",
             dir.entries.len()

@@ -139,3 +139,21 @@ pub fn render(r: &Report, opts: &ConsoleOptions) -> String {
     let _ = exit_status;
     o
 }
+
+/// The `--show-imports` section: each pickle's imports with the globals policy's verdict.
+pub fn imports(r: &Report) -> String {
+    let mut t = String::from("\n--- Imports ---\n");
+    for i in &r.imports {
+        let _ = write!(t, "\n{}:\n", for_terminal(&i.source));
+        for imp in &i.imports {
+            let _ = writeln!(
+                t,
+                "  - {}.{} [{}]",
+                for_terminal(&imp.module),
+                for_terminal(&imp.name),
+                imp.verdict
+            );
+        }
+    }
+    t
+}

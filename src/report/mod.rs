@@ -1,16 +1,23 @@
 //! The report: a serde type that *is* the JSON schema (ModelScan 0.8.8's fields and nesting
 //! first, ours after), built once from the engine's outcome; the exit status is one pure
-//! function of it. Emitters (`json`, `console`) only format a finished `Report`.
+//! function of it. Emitters (`json`, `console`, `sarif`) only format a finished `Report`;
+//! `inspect` and `rules_doc` serve the `inspect` and `rules` commands, `progress` the bar on
+//! stderr.
 
 pub mod console;
+pub mod hashes;
+pub mod inspect;
 pub mod json;
+pub mod progress;
+pub mod rules_doc;
 pub mod sanitize;
+pub mod sarif;
 
-use crate::findings::{ImportRecord, Issue, ScanErrorEntry, Severity, SkipEntry};
+use crate::findings::{ImportRecord, Issue, ScanErrorEntry, Severity, SkipEntry, Source};
 use crate::scanners::Outcome;
 use crate::settings::Settings;
 use serde::Serialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Version of our additions to the JSON report (`docs/report.schema.json`).
 pub const SCHEMA_VERSION: &str = "1.0";
@@ -30,6 +37,15 @@ pub struct Report {
     pub files: Vec<FileOut>,
     #[serde(skip)]
     pub raw_issues: Vec<Issue>,
+    /// The suppressed issues with their sources (SARIF lists them with a suppression).
+    #[serde(skip)]
+    pub raw_suppressed: Vec<Issue>,
+    /// `files` with their sources (SARIF artifacts).
+    #[serde(skip)]
+    pub raw_files: Vec<(Source, String)>,
+    /// The scanned folder, or a scanned file's folder.
+    #[serde(skip)]
+    pub absolute_root: PathBuf,
     #[serde(skip)]
     pub raw_errors: Vec<ScanErrorEntry>,
     #[serde(skip)]
@@ -135,11 +151,12 @@ fn issue_out(i: &Issue) -> IssueOut {
 
 impl Report {
     pub fn build(
-        out: Outcome,
+        mut out: Outcome,
         input_path: &str,
         absolute_root: &Path,
         settings: &Settings,
     ) -> Report {
+        hashes::complete(&mut out);
         let (active, suppressed): (Vec<Issue>, Vec<Issue>) =
             out.issues.into_iter().partition(|i| i.suppressed.is_none());
         let mut by = BySeverity::default();
@@ -211,6 +228,9 @@ impl Report {
                 })
                 .collect(),
             raw_issues: active,
+            raw_suppressed: suppressed,
+            raw_files: out.hashes,
+            absolute_root: absolute_root.to_path_buf(),
             raw_errors: out.errors,
             raw_skipped: out.skipped,
             fail_on: settings.fail_on,

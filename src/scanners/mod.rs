@@ -76,11 +76,14 @@ pub static SCANNERS: &[&dyn Scanner] = &[
     &template::ChatTemplateScanner,
 ];
 
-pub fn scanners_for(item: &Item) -> Vec<&'static dyn Scanner> {
+/// The enabled scanners that accept `item`. The pickle scanner checks `enabled` itself, per
+/// extension, because ModelScan splits pickles between two scanner names.
+pub fn scanners_for(item: &Item, settings: &Settings) -> Vec<&'static dyn Scanner> {
     SCANNERS
         .iter()
         .copied()
         .filter(|s| s.accepts(item))
+        .filter(|s| s.name() == pickle::PICKLE_SCANNER || settings.scanner_enabled(s.name()))
         .collect()
 }
 

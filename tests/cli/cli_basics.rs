@@ -244,34 +244,7 @@ fn a_partial_settings_file_is_merged_and_an_unknown_key_is_named() {
 fn zip_members_are_named_container_colon_member() {
     let dir = tempfile::tempdir().unwrap();
     let zpath = dir.path().join("bundle.zip");
-    // A stored zip with one member, written by hand.
-    let name = b"data.pkl";
-    let data = EVIL;
-    let mut crc = flate2::Crc::new();
-    crc.update(data);
-    let mut z = Vec::new();
-    z.extend_from_slice(b"PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00");
-    z.extend_from_slice(&crc.sum().to_le_bytes());
-    z.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    z.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    z.extend_from_slice(&(name.len() as u16).to_le_bytes());
-    z.extend_from_slice(&0u16.to_le_bytes());
-    z.extend_from_slice(name);
-    z.extend_from_slice(data);
-    let cd_off = z.len() as u32;
-    z.extend_from_slice(b"PK\x01\x02\x14\x00\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00");
-    z.extend_from_slice(&crc.sum().to_le_bytes());
-    z.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    z.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    z.extend_from_slice(&(name.len() as u16).to_le_bytes());
-    z.extend_from_slice(&[0u8; 12]);
-    z.extend_from_slice(&0u32.to_le_bytes());
-    z.extend_from_slice(name);
-    let cd_size = z.len() as u32 - cd_off;
-    z.extend_from_slice(b"PK\x05\x06\x00\x00\x00\x00\x01\x00\x01\x00");
-    z.extend_from_slice(&cd_size.to_le_bytes());
-    z.extend_from_slice(&cd_off.to_le_bytes());
-    z.extend_from_slice(&0u16.to_le_bytes());
+    let z = crate::common::stored_zip(&[("data.pkl", EVIL)]);
     std::fs::write(&zpath, z).unwrap();
     let run = scan_json(&zpath, &[]);
     assert_eq!(run.code, 1, "{}", run.stdout);

@@ -8,6 +8,8 @@ pub const CLEAN: &[u8] = b"\x80\x04\x95\x0b\x00\x00\x00\x00\x00\x00\x00}\x94\x8c
 pub const EVIL: &[u8] = b"cposix\nsystem\n(S'echo hi'\ntR.";
 pub const CORRUPT: &[u8] = b"\x80\x04\x8c\x05hello";
 
+type Files<'a> = &'a [(&'a str, &'a [u8])];
+
 fn write(dir: &Path, files: &[(&str, &[u8])]) {
     for (name, bytes) in files {
         std::fs::write(dir.join(name), bytes).expect("write fixture");
@@ -30,7 +32,7 @@ fn code_for(files: &[(&str, &[u8])], extra: &[&str]) -> i32 {
 
 #[test]
 fn exit_code_table() {
-    let table: &[(&str, &[(&str, &[u8])], &[&str], i32)] = &[
+    let table: &[(&str, Files<'_>, &[&str], i32)] = &[
         ("clean pickle", &[("clean.pkl", CLEAN)], &[], 0),
         ("malicious pickle", &[("evil.pkl", EVIL)], &[], 1),
         ("corrupt pickle", &[("corrupt.pkl", CORRUPT)], &[], 2),

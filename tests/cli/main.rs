@@ -12,5 +12,22 @@
 mod common;
 
 mod cli_basics;
+mod containers;
 mod exit_codes;
 mod pickle_fixtures;
+
+// Reports people can act on, and tools that fit CI.
+mod ci_policy;
+mod docs;
+mod inspect;
+mod integrations;
+mod output_manners;
+mod report_cases;
+mod report_schema;
+mod sarif;
+
+// Hostile input: fuzz regressions, limits, malformed fixtures, property tests.
+mod fuzz_regressions;
+mod limits;
+mod malformed_containers;
+mod proptests;

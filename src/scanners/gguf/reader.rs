@@ -21,6 +21,10 @@ pub const DEFAULT_ALIGNMENT: u64 = 32;
 pub const MAX_DIMS: u32 = 8;
 /// The spec: keys are at most 65535 bytes.
 pub const MAX_KEY_LEN: u64 = 65_535;
+/// Key-values kept in memory (real files have under a hundred; vocabularies are arrays).
+pub const MAX_KV_COUNT: u64 = 65_536;
+/// Tensor infos kept in memory (the largest mixture-of-experts files have a few thousand).
+pub const MAX_TENSOR_COUNT: u64 = 262_144;
 
 /// Metadata value types (`gguf_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -439,6 +443,18 @@ fn read_into(r: &mut Reader, file: &mut GgufFile, opts: &ReadOptions<'_>) -> Res
         ));
     }
 
+    for (count, max, what) in [
+        (kv_count, MAX_KV_COUNT, "metadata key-values"),
+        (tensor_count, MAX_TENSOR_COUNT, "tensors"),
+    ] {
+        if count > max {
+            return Err(ScanError::Limit(LimitHit {
+                limit: "max_in_memory_bytes",
+                detail: format!("the GGUF file declares {count} {what}; at most {max} are read"),
+            }));
+        }
+    }
+
     // ---- metadata ----
     let mut seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     for i in 0..kv_count {
@@ -619,8 +635,8 @@ fn read_into(r: &mut Reader, file: &mut GgufFile, opts: &ReadOptions<'_>) -> Res
                 ),
             ));
         }
-        let start = data_offset.checked_add(t.offset).unwrap_or(u64::MAX);
-        let end = start.checked_add(t.nbytes.unwrap_or(0)).unwrap_or(u64::MAX);
+        let start = data_offset.saturating_add(t.offset);
+        let end = start.saturating_add(t.nbytes.unwrap_or(0));
         if end > r.len || start > r.len {
             return Err(malformed(
                 t.info_offset,

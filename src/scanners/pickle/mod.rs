@@ -16,7 +16,7 @@ use crate::engine::detect::Format;
 use crate::error::ScanError;
 use crate::findings::Source;
 use crate::scanners::{IssueBuilder, Item, ScanCtx, Scanner};
-use std::io::Read;
+use std::io::{Read, Seek};
 use vm::{Input, StreamKind, Vm};
 
 pub struct PickleScanner;
@@ -47,7 +47,7 @@ impl Scanner for PickleScanner {
         if !ctx.settings.scanner_enabled(scanner) {
             return Ok(());
         }
-        scan_stream(
+        scan_seekable(
             scanner,
             &item.source,
             item.blob.reader(),
@@ -75,8 +75,42 @@ pub fn scan_stream(
     whole: Option<&Blob>,
     ctx: &mut ScanCtx<'_>,
 ) -> Result<u64, ScanError> {
+    scan_input(
+        scanner,
+        source,
+        Input::new(r),
+        kind,
+        base_offset,
+        whole,
+        ctx,
+    )
+}
+
+/// `scan_stream` over a seekable reader (a file or a window of one): payloads too large to keep
+/// are seeked over instead of read, so multi-GB arrays cost no I/O.
+pub fn scan_seekable(
+    scanner: &'static str,
+    source: &Source,
+    r: impl Read + Seek,
+    kind: StreamKind,
+    base_offset: u64,
+    whole: Option<&Blob>,
+    ctx: &mut ScanCtx<'_>,
+) -> Result<u64, ScanError> {
+    let input = Input::seekable(r)?;
+    scan_input(scanner, source, input, kind, base_offset, whole, ctx)
+}
+
+fn scan_input<R: Read>(
+    scanner: &'static str,
+    source: &Source,
+    mut input: Input<R>,
+    kind: StreamKind,
+    base_offset: u64,
+    whole: Option<&Blob>,
+    ctx: &mut ScanCtx<'_>,
+) -> Result<u64, ScanError> {
     let settings = ctx.settings;
-    let mut input = Input::new(r);
     let out = Vm::new(settings, &mut ctx.budget).run(&mut input, kind);
     for f in &out.findings {
         let mut b = IssueBuilder::new(f.rule)
@@ -119,10 +153,9 @@ pub fn scan_stream(
             continue;
         }
         if safe_loader {
+            // Past `max_archive_depth`, `scan_embedded` reports the limit (never a silent skip).
             if let Some(b) = blob {
-                if ctx.depth < settings.limits.max_archive_depth {
-                    ctx.scan_embedded(child, b);
-                }
+                ctx.scan_embedded(child, b);
             }
             continue;
         }
@@ -139,9 +172,7 @@ pub fn scan_stream(
                 .offset(base_offset + nested.offset),
         );
         if let Some(b) = blob {
-            if ctx.depth < settings.limits.max_archive_depth {
-                ctx.scan_embedded(child, b);
-            }
+            ctx.scan_embedded(child, b);
         }
     }
     if let Some(limit) = out.limit {

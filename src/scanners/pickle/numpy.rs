@@ -96,7 +96,8 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, ScanError> {
                 .parse()
                 .unwrap_or(0);
             match kind {
-                'U' => n * 4,
+                // A huge itemsize is the file's claim, not ours to overflow on.
+                'U' => n.checked_mul(4).ok_or_else(|| bad("itemsize overflows"))?,
                 '?' => 1,
                 _ => n,
             }
@@ -168,7 +169,7 @@ impl Scanner for NumpyScanner {
         let header = parse_header(&item.head)?;
         if header.has_object {
             let r = item.blob.slice(header.data_offset, u64::MAX).reader();
-            super::scan_stream(
+            super::scan_seekable(
                 NUMPY_SCANNER,
                 &item.source,
                 r,
@@ -216,6 +217,16 @@ mod tests {
         b.extend_from_slice(&(h.len() as u16).to_le_bytes());
         b.extend_from_slice(h);
         assert!(parse_header(&b).unwrap().has_object);
+    }
+
+    #[test]
+    fn unicode_itemsize_that_overflows_is_malformed_not_a_panic() {
+        let mut b = b"\x93NUMPY\x01\x00".to_vec();
+        let h = b"{'descr': '<U9999999999999999999', 'fortran_order': False, 'shape': (1,), }\n";
+        b.extend_from_slice(&(h.len() as u16).to_le_bytes());
+        b.extend_from_slice(h);
+        let e = parse_header(&b).unwrap_err().to_string();
+        assert!(e.contains("itemsize overflows"), "{e}");
     }
 
     #[test]

@@ -954,6 +954,7 @@ fn is_reconstruction_helper(name: &str) -> bool {
     // Cython's pickle support: `__pyx_unpickle_<Class>` and, for scikit-learn's trees,
     // `newObj(cls)` (a bare `cls.__new__(cls)`).
     name == "newObj"
+        || name.contains("_unpickle")
         || name.starts_with("__pyx_unpickle_")
         || name.starts_with("_unpickle")
         || name.starts_with("_new_")

@@ -134,10 +134,17 @@ impl State {
     }
 }
 
+/// Moves a seekable reader `n` bytes forward (`BufReader::seek_relative`, which keeps the
+/// buffer when the target is inside it).
+type SeekFwd<R> = fn(&mut BufReader<R>, i64) -> std::io::Result<()>;
+
 /// Streaming input with position tracking.
 pub struct Input<R: Read> {
     r: BufReader<R>,
     pos: u64,
+    /// For seekable sources (a file, a window of one): the stream's length and how to move
+    /// forward, so that skipped payloads (multi-GB tensor bytes) are seeked over, not read.
+    seek: Option<(u64, SeekFwd<R>)>,
 }
 
 impl<R: Read> Input<R> {
@@ -145,6 +152,7 @@ impl<R: Read> Input<R> {
         Input {
             r: BufReader::with_capacity(64 * 1024, r),
             pos: 0,
+            seek: None,
         }
     }
 
@@ -168,6 +176,12 @@ impl<R: Read> Input<R> {
     }
 
     fn exact(&mut self, n: usize) -> Result<Vec<u8>, String> {
+        if let Some(src) = self.r.buffer().get(..n) {
+            let v = src.to_vec();
+            self.r.consume(n);
+            self.pos += n as u64;
+            return Ok(v);
+        }
         let mut v = Vec::new();
         let got = (&mut self.r)
             .take(n as u64)
@@ -181,6 +195,14 @@ impl<R: Read> Input<R> {
     }
 
     fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
+        // Fast path: the operand is already buffered (nearly always); no allocation.
+        if let Some(src) = self.r.buffer().get(..N) {
+            let mut a = [0u8; N];
+            a.copy_from_slice(src);
+            self.r.consume(N);
+            self.pos += N as u64;
+            return Ok(a);
+        }
         let v = self.exact(N)?;
         let mut a = [0u8; N];
         a.copy_from_slice(v.get(..N).unwrap_or(&[0u8; N][..]));
@@ -188,6 +210,20 @@ impl<R: Read> Input<R> {
     }
 
     fn skip(&mut self, n: u64) -> Result<(), String> {
+        if let Some((len, seek_fwd)) = self.seek {
+            // Same outcome as reading: a payload running past the end leaves the input at
+            // the end and fails; the bytes themselves are never read.
+            let left = len.saturating_sub(self.pos);
+            let step = n.min(left);
+            if let Ok(d) = i64::try_from(step) {
+                seek_fwd(&mut self.r, d).map_err(|e| e.to_string())?;
+                self.pos += step;
+                if step != n {
+                    return Err("pickle exhausted before seeing STOP".into());
+                }
+                return Ok(());
+            }
+        }
         let got = std::io::copy(&mut (&mut self.r).take(n), &mut std::io::sink())
             .map_err(|e| e.to_string())?;
         self.pos += got;
@@ -239,6 +275,20 @@ impl<R: Read> Input<R> {
     }
 }
 
+impl<R: Read + std::io::Seek> Input<R> {
+    /// An input over a seekable source, read from its current position: payloads that are not
+    /// kept are seeked over instead of read, so a 2 GB array costs no I/O.
+    pub fn seekable(mut r: R) -> std::io::Result<Input<R>> {
+        use std::io::SeekFrom;
+        let start = r.stream_position()?;
+        let end = r.seek(SeekFrom::End(0))?;
+        r.seek(SeekFrom::Start(start))?;
+        let mut input = Input::new(r);
+        input.seek = Some((end.saturating_sub(start), |r, d| r.seek_relative(d)));
+        Ok(input)
+    }
+}
+
 /// What a run over one stream produced.
 #[derive(Debug, Default)]
 pub struct VmOutcome {
@@ -253,6 +303,19 @@ pub struct VmOutcome {
     /// The stream is a legacy `torch.save` file (it starts with the magic number pickle).
     pub torch_legacy: bool,
     pub bytes_read: u64,
+    /// The shape of each complete pickle's top value, in stream order.
+    pub tops: Vec<TopSummary>,
+}
+
+/// The shape of a pickle's top value, which property tests compare with what Python pickled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopSummary {
+    /// "none", "bool", "int", "float", "str", "bytes", "list", "dict", "set", "tuple",
+    /// "call <module>.<name>" (a call result, e.g. a set before protocol 4), or "other".
+    pub kind: String,
+    /// Items of a container (capped at 256, as the VM keeps no more), length of a str (in
+    /// characters) or bytes; for a call, that of its first argument.
+    pub len: Option<usize>,
 }
 
 /// How the stream is to be read.
@@ -270,6 +333,10 @@ pub struct Vm<'a> {
     out: VmOutcome,
     import_index: HashMap<(String, String), u32>,
     reported: HashSet<(&'static str, String, String)>,
+    /// `builtins.getattr` was imported: its finding waits until we see how it is used.
+    getattr_pending: Option<VmFinding>,
+    /// Every call of `builtins.getattr` so far named a constant attribute of an import.
+    getattr_resolved: u32,
     ext_registry: HashMap<i64, (String, String)>,
     opcodes: u64,
     depth: u32,
@@ -307,6 +374,8 @@ impl<'a> Vm<'a> {
             out: VmOutcome::default(),
             import_index: HashMap::new(),
             reported: HashSet::new(),
+            getattr_pending: None,
+            getattr_resolved: 0,
             ext_registry: HashMap::new(),
             opcodes: 0,
             depth: 0,
@@ -356,8 +425,18 @@ impl<'a> Vm<'a> {
             }
             match input.peek() {
                 Ok(Some(b)) if legacy_left.is_some() || starts_pickle(b) => continue,
+                // A read error after a complete pickle (a gzip trailer with a wrong CRC, a
+                // file cut short) is still an error: the loader would see it too.
+                Err(e) => {
+                    self.out.error = Some(e);
+                    break;
+                }
                 _ => break,
             }
+        }
+        // getattr imported but never resolved to a constant attribute: report it as ModelScan does.
+        if self.getattr_resolved == 0 {
+            self.flush_getattr();
         }
         self.out.bytes_read = input.position();
         self.out
@@ -468,10 +547,13 @@ impl<'a> Vm<'a> {
                 }
             }
             if op == Op::Stop {
-                return st
+                let top = st
                     .stack
                     .pop()
-                    .ok_or_else(|| Stop::Parse("unpickling stack underflow".into()));
+                    .ok_or_else(|| Stop::Parse("unpickling stack underflow".into()))?;
+                let summary = self.summarize(&st, &top);
+                self.out.tops.push(summary);
+                return Ok(top);
             }
             if st.stack.len() > max_stack || st.memo.len() > max_memo {
                 let what = if st.stack.len() > max_stack {
@@ -1062,6 +1144,22 @@ impl<'a> Vm<'a> {
             format!("{module}.{name}")
         };
         match &verdict {
+            // `getattr(<imported global>, '<constant>')` is an import of `global.constant` in
+            // another form (CPython pickles ZoneInfo and bound methods that way); it is judged
+            // when called. Any other use is reported with ModelScan's severity.
+            Verdict::Dangerous { severity, reason }
+                if (rm.as_str(), rn.as_str()) == ("builtins", "getattr") =>
+            {
+                self.getattr_pending = Some(VmFinding {
+                    rule: "pickle.dangerous-global",
+                    severity: *severity,
+                    module: module.to_string(),
+                    operator: name.to_string(),
+                    description: None,
+                    why: format!("{display}: {reason}"),
+                    offset,
+                });
+            }
             Verdict::Dangerous { severity, reason } => {
                 let rule = if rn.split('.').any(|c| c.len() > 4 && c.starts_with("__") && c.ends_with("__"))
                     && !matches!(rn.as_str(), "__import__")
@@ -1111,6 +1209,43 @@ impl<'a> Vm<'a> {
         });
         self.import_index.insert(key, id);
         id
+    }
+
+    fn summarize(&self, st: &State, v: &V) -> TopSummary {
+        let (kind, len) = match v {
+            V::None => ("none".to_string(), None),
+            V::Bool => ("bool".into(), None),
+            V::Int(_) | V::BigInt => ("int".into(), None),
+            V::Float => ("float".into(), None),
+            V::Str(s) => ("str".into(), Some(s.chars().count())),
+            V::Bytes(b) => ("bytes".into(), Some(b.len())),
+            V::Tuple(t) => ("tuple".into(), Some(t.len())),
+            V::Node(i) => match st.nodes.get(*i as usize) {
+                Some(Node::List(items)) => ("list".into(), Some(items.len())),
+                Some(Node::Dict(items)) => ("dict".into(), Some(items.len())),
+                Some(Node::Set(items)) => ("set".into(), Some(items.len())),
+                Some(Node::Obj { callee, args, .. }) => {
+                    let name = self.import_of(callee).map_or_else(
+                        || "?".to_string(),
+                        |g| format!("{}.{}", g.resolved_module, g.resolved_name),
+                    );
+                    // One level only: a chain of calls must not recurse.
+                    let len = match tuple_items(args).first() {
+                        Some(first @ V::Node(j))
+                            if !matches!(st.nodes.get(*j as usize), Some(Node::Obj { .. })) =>
+                        {
+                            self.summarize(st, first).len
+                        }
+                        Some(V::Node(_)) | None => None,
+                        Some(first) => self.summarize(st, first).len,
+                    };
+                    (format!("call {name}"), len)
+                }
+                None => ("other".into(), None),
+            },
+            _ => ("other".into(), None),
+        };
+        TopSummary { kind, len }
     }
 
     fn import_of(&self, v: &V) -> Option<&Import> {
@@ -1180,6 +1315,13 @@ impl<'a> Vm<'a> {
             );
         };
         let (m, n) = (imp.resolved_module.as_str(), imp.resolved_name.as_str());
+        if (m, n) == ("builtins", "getattr") {
+            if let Some(v) = self.resolve_getattr(st, kind, &args, offset) {
+                self.getattr_resolved += 1;
+                return v;
+            }
+            self.flush_getattr();
+        }
         if let Verdict::Unknown { stdlib: false } = imp.verdict {
             if kind == CallKind::Reduce && !looks_like_class(n) {
                 self.finding(
@@ -1291,6 +1433,70 @@ impl<'a> Vm<'a> {
                 state: None,
             },
         )
+    }
+
+    fn flush_getattr(&mut self) {
+        if let Some(f) = self.getattr_pending.take() {
+            let (m, o) = (f.module.clone(), f.operator.clone());
+            self.finding(f.rule, f.severity, &m, &o, f.why, f.offset);
+        }
+    }
+
+    /// `getattr(<imported global>, '<name>')` is the import `global.name`; judge that import.
+    /// `getattr(<instance of an allowlisted class>, '<name>')` is a bound method of library
+    /// code, harmless until called (and calling a computed value is its own finding).
+    /// Dunder names and anything computed are not resolved.
+    fn resolve_getattr(
+        &mut self,
+        st: &mut State,
+        kind: CallKind,
+        args: &V,
+        offset: u64,
+    ) -> Option<V> {
+        if kind != CallKind::Reduce {
+            return None;
+        }
+        let items = tuple_items(args);
+        let (Some(target), Some(V::Str(attr)), 2) = (items.first(), items.get(1), items.len())
+        else {
+            return None;
+        };
+        if attr.is_empty() || attr.contains('.') || attr.starts_with("__") {
+            return None;
+        }
+        match target {
+            V::Global(_) => {
+                let imp = self.import_of(target)?.clone();
+                let id = self.import(
+                    &imp.resolved_module,
+                    &format!("{}.{attr}", imp.resolved_name),
+                    4,
+                    offset,
+                );
+                Some(V::Global(id))
+            }
+            V::Node(id) => {
+                let callee = match st.nodes.get(*id as usize) {
+                    Some(Node::Obj { callee, .. }) => callee.clone(),
+                    _ => return None,
+                };
+                let safe = self
+                    .import_of(&callee)
+                    .is_some_and(|i| i.verdict == Verdict::Safe);
+                if !safe {
+                    return None;
+                }
+                Some(self.new_node(
+                    st,
+                    Node::Obj {
+                        callee: V::Opaque,
+                        args: args.clone(),
+                        state: None,
+                    },
+                ))
+            }
+            _ => None,
+        }
     }
 
     /// Evaluates the few pure functions that real files rely on or that hide payloads.
@@ -1931,8 +2137,8 @@ mod tests {
 
     #[test]
     fn call_on_a_computed_callable_is_critical() {
-        // builtins.getattr(builtins, 'eval') then call the result
-        let p = b"cbuiltins\ngetattr\n(cbuiltins\nlen\nS'x'\ntR(S'1'\ntR.";
+        // builtins.getattr(<result of a call>, 'system') then call the result
+        let p = b"cbuiltins\ngetattr\n(cmypkg\nThing\n)RS'system'\ntR(S'1'\ntR.";
         let o = run(p);
         assert!(
             rules(&o).contains(&"pickle.computed-call"),
@@ -1995,6 +2201,39 @@ mod tests {
     }
 
     #[test]
+    fn getattr_of_a_constant_attribute_is_judged_as_that_import() {
+        // How CPython pickles zoneinfo.ZoneInfo: getattr(ZoneInfo, '_unpickle')('UTC', 1).
+        let ok = run(b"\x80\x02c__builtin__\ngetattr\nczoneinfo\nZoneInfo\nX\x09\x00\x00\x00_unpickle\x86RX\x03\x00\x00\x00UTCK\x01\x86R.");
+        assert!(ok.findings.is_empty(), "{:?}", ok.findings);
+        let bad = run(
+            b"\x80\x02c__builtin__\ngetattr\ncsubprocess\nPopen\nX\x04\x00\x00\x00wait\x86R)R.",
+        );
+        assert!(
+            bad.findings.iter().any(|f| f.module == "subprocess"),
+            "{:?}",
+            bad.findings
+        );
+        // A computed attribute name keeps ModelScan's CRITICAL finding on getattr.
+        let computed =
+            run(b"\x80\x02c__builtin__\ngetattr\nczoneinfo\nZoneInfo\ncmypkg\nname\n)R\x86R.");
+        assert!(
+            computed
+                .findings
+                .iter()
+                .any(|f| f.operator == "getattr" && f.severity == Severity::Critical),
+            "{:?}",
+            computed.findings
+        );
+        // getattr imported but never called is reported too.
+        let unused = run(b"\x80\x02c__builtin__\ngetattr\n0N.");
+        assert!(
+            unused.findings.iter().any(|f| f.operator == "getattr"),
+            "{:?}",
+            unused.findings
+        );
+    }
+
+    #[test]
     fn second_proto_is_an_anomaly() {
         let o = run(b"\x80\x02\x80\x02N.");
         assert!(rules(&o).contains(&"pickle.anomaly"));
@@ -2030,5 +2269,77 @@ mod tests {
             o.findings,
             o.error
         );
+    }
+
+    /// A seekable reader that counts the bytes actually read from it.
+    struct Counting {
+        inner: std::io::Cursor<Vec<u8>>,
+        read: u64,
+    }
+
+    impl Read for Counting {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            self.read += n as u64;
+            Ok(n)
+        }
+    }
+
+    impl std::io::Seek for Counting {
+        fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+            self.inner.seek(pos)
+        }
+    }
+
+    fn run_seekable(bytes: Vec<u8>) -> (VmOutcome, u64) {
+        let settings = Settings::defaults();
+        let mut budget = Budget::unlimited();
+        let mut input = Input::seekable(Counting {
+            inner: std::io::Cursor::new(bytes),
+            read: 0,
+        })
+        .unwrap();
+        let o = Vm::new(&settings, &mut budget).run(&mut input, StreamKind::Multiple);
+        (o, input.r.get_ref().read)
+    }
+
+    /// os.system called after a BINBYTES payload of `n` bytes (of which `have` are present).
+    fn big_payload_pickle(n: u32, have: usize) -> Vec<u8> {
+        let mut p = b"\x80\x04B".to_vec();
+        p.extend_from_slice(&n.to_le_bytes());
+        p.extend(std::iter::repeat_n(0x2eu8, have));
+        if have == n as usize {
+            p.extend_from_slice(b"0\x8c\x02os\x8c\x06system\x93)R.");
+        }
+        p
+    }
+
+    #[test]
+    fn a_seekable_input_seeks_over_large_payloads_with_the_same_outcome() {
+        let n = 12 << 20;
+        let bytes = big_payload_pickle(n, n as usize);
+        let streamed = run(&bytes);
+        let (seeked, read) = run_seekable(bytes.clone());
+        assert_eq!(rules(&seeked), rules(&streamed));
+        assert_eq!(rules(&seeked), vec!["pickle.dangerous-global"]);
+        assert_eq!(seeked.findings[0].offset, streamed.findings[0].offset);
+        assert_eq!(seeked.bytes_read, bytes.len() as u64);
+        assert_eq!(seeked.error, None);
+        // The payload was skipped by seeking: only the buffers around it were read.
+        assert!(read < 1 << 20, "read {read} bytes");
+    }
+
+    #[test]
+    fn a_payload_running_past_the_end_fails_the_same_when_seeked() {
+        let bytes = big_payload_pickle(12 << 20, 9 << 20);
+        let streamed = run(&bytes);
+        let (seeked, _) = run_seekable(bytes.clone());
+        assert_eq!(
+            seeked.error.as_deref(),
+            Some("pickle exhausted before seeing STOP")
+        );
+        assert_eq!(seeked.error, streamed.error);
+        assert_eq!(seeked.bytes_read, streamed.bytes_read);
+        assert_eq!(seeked.bytes_read, bytes.len() as u64);
     }
 }

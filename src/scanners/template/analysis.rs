@@ -34,6 +34,8 @@ use crate::findings::Severity;
 const MAX_STRS: usize = 64;
 /// Longest string kept (names are short; long prompts only matter as text).
 const MAX_STR_LEN: usize = 4096;
+/// Bytes of possible strings one value holds (bounds the cost of copying and combining).
+const MAX_VAL_BYTES: usize = 16 * 1024;
 const MAX_ITEMS: usize = 64;
 /// Loops over a literal sequence up to this long are unrolled one element at a time.
 const MAX_UNROLL: usize = 16;
@@ -255,15 +257,41 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            max_depth: 100,
-            max_steps: 2_000_000,
+            max_depth: 200,
+            // The real templates in the fixtures need under 1,000 steps.
+            max_steps: 200_000,
             known_vars: Vec::new(),
         }
     }
 }
 
-/// Analyses one template.
+/// Stack for the thread an analysis runs on: the parser and the analyser recurse once per
+/// nesting level (about 20 KiB a level in unoptimised builds), and macro calls can stack
+/// nesting on nesting, so they get room far beyond what the depth caps allow.
+const ANALYSIS_STACK: usize = 64 << 20;
+/// Nested evaluations (expressions, statements, macro calls) the analyser follows.
+const MAX_RECURSION: u32 = 1500;
+
+/// Analyses one template (on a thread of its own with a large stack).
 pub fn analyse(src: &str, opts: &Options) -> TemplateAnalysis {
+    std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new()
+            .name("template-analysis".into())
+            .stack_size(ANALYSIS_STACK)
+            .spawn_scoped(scope, || analyse_here(src, opts));
+        match spawned {
+            Ok(handle) => match handle.join() {
+                Ok(result) => result,
+                // Let the engine's per-file panic handling see it.
+                Err(payload) => std::panic::resume_unwind(payload),
+            },
+            // No thread could be started: analyse on this one.
+            Err(_) => analyse_here(src, opts),
+        }
+    })
+}
+
+fn analyse_here(src: &str, opts: &Options) -> TemplateAnalysis {
     let toks = match lex(src) {
         Ok(t) => t,
         Err(e) => {
@@ -484,11 +512,20 @@ fn push_str(v: &mut Val, s: String) {
     if v.strs.contains(&s) {
         return;
     }
-    if v.strs.len() >= MAX_STRS {
+    if v.strs.len() >= MAX_STRS || str_bytes(v) + s.len() > MAX_VAL_BYTES {
         v.built = true;
         return;
     }
     v.strs.push(s);
+}
+
+fn str_bytes(v: &Val) -> usize {
+    v.strs.iter().map(String::len).sum()
+}
+
+/// No more strings fit: combining loops stop here.
+fn full(v: &Val) -> bool {
+    v.strs.len() >= MAX_STRS || str_bytes(v) >= MAX_VAL_BYTES
 }
 
 fn push_int(v: &mut Val, i: i64) {
@@ -559,8 +596,12 @@ fn concat(a: &Val, b: &Val) -> Val {
         data: da || db,
         ..Val::default()
     };
-    for x in &sa {
+    'outer: for x in &sa {
         for y in &sb {
+            if full(&out) {
+                out.built = true;
+                break 'outer;
+            }
             if x.len() + y.len() > MAX_STR_LEN {
                 out.built = true;
                 continue;
@@ -572,12 +613,17 @@ fn concat(a: &Val, b: &Val) -> Val {
 }
 
 /// Every combination of the possible values of `vals` (bounded).
+/// `None` when there are too many, or one would be longer than a kept string.
 fn combos(vals: &[Vec<String>]) -> Option<Vec<Vec<String>>> {
     let mut acc: Vec<Vec<String>> = vec![Vec::new()];
     for v in vals {
         let mut next = Vec::new();
         for prefix in &acc {
+            let prefix_len: usize = prefix.iter().map(String::len).sum();
             for s in v {
+                if prefix_len + s.len() > MAX_STR_LEN {
+                    return None;
+                }
                 let mut p = prefix.clone();
                 p.push(s.clone());
                 next.push(p);
@@ -592,6 +638,11 @@ fn combos(vals: &[Vec<String>]) -> Option<Vec<Vec<String>>> {
 }
 
 // ---- the analyser -------------------------------------------------------------------------
+
+/// Positional and named arguments of one `%`-formatting attempt.
+type FmtCandidate = (Vec<FmtArg>, Vec<(String, FmtArg)>);
+/// Possible values of each named `%`-formatting argument.
+type NamedForms = Vec<(String, Vec<FmtArg>)>;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Access {
@@ -618,6 +669,12 @@ struct Analyzer<'a> {
     steps: u64,
     max_steps: u64,
     exhausted: bool,
+    /// Current nesting of `eval`/`exec` calls.
+    recursion: u32,
+    /// How many enclosing constructs may run zero or several times (branches, loops followed
+    /// as a union, macro bodies): assignments there add to a variable's possible values
+    /// instead of replacing them.
+    conditional: u32,
 }
 
 impl<'a> Analyzer<'a> {
@@ -633,6 +690,8 @@ impl<'a> Analyzer<'a> {
             steps: 0,
             max_steps: opts.max_steps,
             exhausted: false,
+            conditional: 0,
+            recursion: 0,
         }
     }
 
@@ -645,7 +704,9 @@ impl<'a> Analyzer<'a> {
     }
 
     fn report(&mut self, severity: Severity, chain: &str, tag: Tag, note: &str, pos: Pos) {
-        if self.findings.len() >= 10_000 {
+        // Merging is quadratic in the number of findings; a template with thousands of
+        // distinct injections is reported by its first ones.
+        if self.findings.len() >= 2_000 {
             return;
         }
         self.findings.push(Finding {
@@ -668,13 +729,15 @@ impl<'a> Analyzer<'a> {
         }
     }
 
-    /// `{% set %}`: Jinja assigns in the current scope; as branches and loop passes are all
-    /// followed, the new value joins what the variable already held there.
+    /// `{% set %}`: Jinja assigns in the current scope. In straight-line code the new value
+    /// replaces the old one; where the assignment may or may not run (a branch, a loop
+    /// followed as a union), it joins what the variable already held.
     fn assign(&mut self, name: &str, v: Val) {
+        let weak = self.conditional > 0;
         if let Some(s) = self.scopes.last_mut() {
             let nv = match s.remove(name) {
-                Some(old) => join(old, v),
-                None => v,
+                Some(old) if weak => join(old, v),
+                _ => v,
             };
             s.insert(name.to_string(), nv);
         }
@@ -690,11 +753,12 @@ impl<'a> Analyzer<'a> {
                 }
             }
             Target::NsRef(ns, attr) => {
+                let weak = self.conditional > 0;
                 if let Some(id) = self.lookup(ns).and_then(|x| x.ns) {
                     if let Some(space) = self.namespaces.get_mut(id) {
                         let nv = match space.remove(attr) {
-                            Some(old) => join(old, v),
-                            None => v,
+                            Some(old) if weak => join(old, v),
+                            _ => v,
                         };
                         space.insert(attr.clone(), nv);
                     }
@@ -730,6 +794,17 @@ impl<'a> Analyzer<'a> {
     }
 
     fn exec(&mut self, node: &'a Node) -> Val {
+        if self.recursion >= MAX_RECURSION {
+            self.exhausted = true;
+            return Val::data();
+        }
+        self.recursion += 1;
+        let v = self.exec_inner(node);
+        self.recursion -= 1;
+        v
+    }
+
+    fn exec_inner(&mut self, node: &'a Node) -> Val {
         match node {
             Node::Data { text, .. } => Val::string(text.clone()),
             Node::Output(e) => self.eval(e).stringified(),
@@ -738,6 +813,7 @@ impl<'a> Analyzer<'a> {
                 otherwise,
             } => {
                 let mut out: Option<Val> = None;
+                self.conditional += 1;
                 for (cond, body) in branches {
                     self.eval(cond);
                     let o = self.exec_body(body);
@@ -747,6 +823,7 @@ impl<'a> Analyzer<'a> {
                     });
                 }
                 let o = self.exec_body(otherwise);
+                self.conditional -= 1;
                 match out {
                     Some(p) => join(p, o),
                     None => o,
@@ -762,7 +839,9 @@ impl<'a> Analyzer<'a> {
                 let it = self.eval(iter);
                 let mut out = self.exec_for(target, &it, cond.as_ref(), body);
                 if !otherwise.is_empty() {
+                    self.conditional += 1;
                     let o = self.exec_body(otherwise);
+                    self.conditional -= 1;
                     out = join(out, o);
                 }
                 out
@@ -860,6 +939,13 @@ impl<'a> Analyzer<'a> {
         };
         self.scopes.push(HashMap::new());
         self.bind("loop", Val::data());
+        // An unrolled loop runs its body once per element in order, unless a condition or
+        // `break`/`continue` can skip part of it.
+        let skips = cond.is_some() || has_loop_control(body);
+        let weak = unrolled.is_none() || skips;
+        if weak {
+            self.conditional += 1;
+        }
         let out = match unrolled {
             Some(elems) => {
                 let mut out = Val::string("");
@@ -893,6 +979,9 @@ impl<'a> Analyzer<'a> {
                 o
             }
         };
+        if weak {
+            self.conditional -= 1;
+        }
         self.scopes.pop();
         out
     }
@@ -907,6 +996,7 @@ impl<'a> Analyzer<'a> {
         // Follow the body once with unknown arguments: this finds what it does even if it is
         // never called, and gives its output for calls with unknown arguments.
         self.macro_stack.push(id);
+        self.conditional += 1;
         self.scopes.push(HashMap::new());
         for (p, default) in params {
             let mut v = Val::data();
@@ -920,6 +1010,7 @@ impl<'a> Analyzer<'a> {
         }
         let out = self.exec_body(body);
         self.scopes.pop();
+        self.conditional -= 1;
         self.macro_stack.pop();
         if let Some(m) = self.macros.get_mut(id) {
             m.generic = with_trimmed(out);
@@ -944,6 +1035,7 @@ impl<'a> Analyzer<'a> {
         }
         self.specialisations += 1;
         self.macro_stack.push(id);
+        self.conditional += 1;
         self.scopes.push(HashMap::new());
         for (i, (p, default)) in params.iter().enumerate() {
             let v = if let Some(a) = args.get(i) {
@@ -962,6 +1054,7 @@ impl<'a> Analyzer<'a> {
         }
         let out = self.exec_body(body);
         self.scopes.pop();
+        self.conditional -= 1;
         self.macro_stack.pop();
         with_trimmed(out)
     }
@@ -972,6 +1065,17 @@ impl<'a> Analyzer<'a> {
         if self.tick() {
             return Val::data();
         }
+        if self.recursion >= MAX_RECURSION {
+            self.exhausted = true;
+            return Val::data();
+        }
+        self.recursion += 1;
+        let v = self.eval_inner(e);
+        self.recursion -= 1;
+        v
+    }
+
+    fn eval_inner(&mut self, e: &'a Expr) -> Val {
         match e {
             Expr::Name { name, .. } => self.eval_name(name),
             Expr::Str { value, exact, .. } => {
@@ -1671,9 +1775,11 @@ impl<'a> Analyzer<'a> {
             out = join(out, cur);
         }
         if path.built || path.data {
-            let mut k = Val::default();
-            k.built = path.built;
-            k.data = path.data;
+            let k = Val {
+                built: path.built,
+                data: path.data,
+                ..Val::default()
+            };
             let v = self.access(&item, &k, Access::AttrFilter, pos, &item_desc);
             out = join(out, v);
         }
@@ -1725,8 +1831,7 @@ impl<'a> Analyzer<'a> {
                     .chain(kwargs.iter().map(|(_, v)| v))
                     .all(|v| !v.data && !v.built && v.origin.is_none());
                 for fmt in &base.strs {
-                    let mut cands: Vec<(Vec<FmtArg>, Vec<(String, FmtArg)>)> =
-                        vec![(Vec::new(), Vec::new())];
+                    let mut cands: Vec<FmtCandidate> = vec![(Vec::new(), Vec::new())];
                     for forms in &arg_forms {
                         let mut next = Vec::new();
                         for (p, n) in &cands {
@@ -2055,6 +2160,26 @@ impl<'a> Analyzer<'a> {
 
 // ---- value operations ---------------------------------------------------------------------
 
+/// Whether `break`/`continue` appear in a loop body (nested loops included, which only
+/// over-approximates).
+fn has_loop_control(nodes: &[Node]) -> bool {
+    nodes.iter().any(|n| match n {
+        Node::Break | Node::Continue => true,
+        Node::For {
+            body, otherwise, ..
+        } => has_loop_control(body) || has_loop_control(otherwise),
+        Node::If {
+            branches,
+            otherwise,
+        } => branches.iter().any(|(_, b)| has_loop_control(b)) || has_loop_control(otherwise),
+        Node::SetBlock { body, .. }
+        | Node::With { body, .. }
+        | Node::FilterBlock { body, .. }
+        | Node::Scope(body) => has_loop_control(body),
+        _ => false,
+    })
+}
+
 fn add_to(out: &mut Option<Val>, v: Val) {
     *out = Some(match out.take() {
         Some(p) => join(p, v),
@@ -2258,9 +2383,17 @@ fn replace_val(base: &Val, old: &Val, new: &Val) -> Val {
     };
     let (olds, _, _) = old.str_forms();
     let (news, _, _) = new.str_forms();
-    for s in &base.strs {
+    'outer: for s in &base.strs {
         for o in &olds {
             for n in &news {
+                if full(&out) {
+                    out.built = true;
+                    break 'outer;
+                }
+                if s.len().saturating_mul(n.len().max(1)) > MAX_STR_LEN * 4 {
+                    out.built = true;
+                    continue;
+                }
                 let r = if o.is_empty() {
                     // Python inserts `new` between every character.
                     let mut r = n.clone();
@@ -2329,8 +2462,18 @@ fn join_strings(sep: &Val, iterable: &Val) -> Val {
     }
     match combos(&forms) {
         Some(cs) => {
-            for sep in &seps {
+            'outer: for sep in &seps {
                 for c in &cs {
+                    if full(&out) {
+                        out.built = true;
+                        break 'outer;
+                    }
+                    let len: usize = c.iter().map(String::len).sum::<usize>()
+                        + sep.len() * c.len().saturating_sub(1);
+                    if len > MAX_STR_LEN {
+                        out.built = true;
+                        continue;
+                    }
                     push_str(&mut out, c.join(sep.as_str()));
                 }
             }
@@ -2369,8 +2512,12 @@ fn binary(op: &str, l: &Val, r: &Val) -> Val {
                 data: l.data || r.data || l.origin.is_some() || r.origin.is_some(),
                 ..Val::default()
             };
-            for a in &l.strs {
+            'outer: for a in &l.strs {
                 for b in &r.strs {
+                    if full(&out) {
+                        out.built = true;
+                        break 'outer;
+                    }
                     if a.len() + b.len() <= MAX_STR_LEN {
                         push_str(&mut out, format!("{a}{b}"));
                     } else {
@@ -2397,9 +2544,13 @@ fn binary(op: &str, l: &Val, r: &Val) -> Val {
                 ..Val::default()
             };
             let pairs = [(l, r), (r, l)];
-            for (s, n) in pairs {
+            'outer: for (s, n) in pairs {
                 for text in &s.strs {
                     for &k in &n.ints {
+                        if full(&out) {
+                            out.built = true;
+                            break 'outer;
+                        }
                         let k = usize::try_from(k).unwrap_or(0);
                         if text.len().saturating_mul(k) <= MAX_STR_LEN {
                             push_str(&mut out, text.repeat(k));
@@ -2439,17 +2590,17 @@ fn binary(op: &str, l: &Val, r: &Val) -> Val {
             };
             if !l.strs.is_empty() {
                 // The right side is a tuple of arguments, a dict, or a single value.
-                let (pos_forms, named): (Vec<Vec<FmtArg>>, Vec<(String, Vec<FmtArg>)>) =
-                    if let Some(f) = &r.fields {
-                        (
-                            Vec::new(),
-                            f.iter().map(|(k, v)| (k.clone(), fmt_args(v))).collect(),
-                        )
-                    } else if let Some(items) = &r.items {
-                        (items.iter().map(fmt_args).collect(), Vec::new())
-                    } else {
-                        (vec![fmt_args(r)], Vec::new())
-                    };
+                let (pos_forms, named): (Vec<Vec<FmtArg>>, NamedForms) = if let Some(f) = &r.fields
+                {
+                    (
+                        Vec::new(),
+                        f.iter().map(|(k, v)| (k.clone(), fmt_args(v))).collect(),
+                    )
+                } else if let Some(items) = &r.items {
+                    (items.iter().map(fmt_args).collect(), Vec::new())
+                } else {
+                    (vec![fmt_args(r)], Vec::new())
+                };
                 let pos_strs: Vec<Vec<String>> = pos_forms
                     .iter()
                     .map(|f| (0..f.len()).map(|i| i.to_string()).collect())
@@ -2813,6 +2964,71 @@ mod tests {
     }
 
     #[test]
+    fn deep_but_allowed_nesting_is_analysed_without_exhausting_the_stack() {
+        let n = 190;
+        for t in [
+            format!("{}x{}", "{% if a %}".repeat(n), "{% endif %}".repeat(n)),
+            format!(
+                "{{{{ {}''.__class__{} }}}}",
+                "(".repeat(n / 2 - 2),
+                ")".repeat(n / 2 - 2)
+            ),
+            format!("{{{{ {} ~ x.__class__ }}}}", vec!["'a'"; n - 2].join(" ~ ")),
+            format!("{{{{ x{}.__class__ }}}}", ".a".repeat(n - 2)),
+        ] {
+            let a = run(&t);
+            assert!(a.syntax_error.is_none(), "{:?}", a.syntax_error);
+            assert!(!a.budget_exhausted);
+        }
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_a_syntax_error_with_a_token_scan() {
+        let n = 300;
+        let t = format!(
+            "{}{{{{ x.__globals__ }}}}{}",
+            "{% if a %}".repeat(n),
+            "{% endif %}".repeat(n)
+        );
+        let a = run(&t);
+        assert!(a.syntax_error.as_ref().unwrap().message.contains("nesting"));
+        assert_eq!(a.findings[0].severity, Severity::Critical);
+    }
+
+    #[test]
+    fn macros_calling_macros_stay_bounded() {
+        // Each macro nests 150 levels and calls the next one with a constant.
+        let mut t = String::new();
+        for i in 0..12 {
+            t.push_str(&format!("{{% macro m{i}(a) %}}"));
+            t.push_str(&"{% if a %}".repeat(150));
+            t.push_str(&format!("{{{{ m{}('x') }}}}", i + 1));
+            t.push_str(&"{% endif %}".repeat(150));
+            t.push_str("{% endmacro %}");
+        }
+        t.push_str("{% macro m12(a) %}{{ a }}{% endmacro %}{{ m0('x') }}");
+        let a = run(&t);
+        assert!(a.syntax_error.is_none());
+        assert!(a.findings.is_empty());
+    }
+
+    #[test]
+    fn combining_many_long_strings_stays_bounded() {
+        let mut t = String::from("{% set a = ");
+        let alts: Vec<String> = (0..64)
+            .map(|i| format!("'{}{i}'", "x".repeat(3000)))
+            .collect();
+        t.push_str(&alts.join(" or "));
+        t.push_str(" %}{% for i in range(16) %}{% for j in range(16) %}");
+        t.push_str("{{ a ~ a }}{{ (a ~ a)|replace('x', 'yy') }}{{ [a, a, a]|join }}{{ a * 3 }}");
+        t.push_str("{% endfor %}{% endfor %}{{ ''|attr(a ~ '__class__') }}");
+        let a = run(&t);
+        assert!(a.syntax_error.is_none());
+        // Too many candidates to resolve: the name counts as built, not as clean.
+        assert_eq!(a.findings[0].severity, Severity::High);
+    }
+
+    #[test]
     fn exponential_templates_hit_the_budget_not_the_clock() {
         let mut t = String::new();
         for i in 0..30 {
@@ -2830,5 +3046,51 @@ mod tests {
             },
         );
         assert!(a.budget_exhausted);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn arbitrary_template_text_never_panics(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("{{".to_string()),
+                    proptest::strategy::Just("}}".to_string()),
+                    proptest::strategy::Just("{%".to_string()),
+                    proptest::strategy::Just("%}".to_string()),
+                    proptest::strategy::Just("{#".to_string()),
+                    proptest::strategy::Just("#}".to_string()),
+                    proptest::strategy::Just(" for x in ".to_string()),
+                    proptest::strategy::Just(" endfor ".to_string()),
+                    proptest::strategy::Just(" if ".to_string()),
+                    proptest::strategy::Just(" endif ".to_string()),
+                    proptest::strategy::Just(" set ns.a = ".to_string()),
+                    proptest::strategy::Just("namespace(a='')".to_string()),
+                    proptest::strategy::Just("|attr(".to_string()),
+                    proptest::strategy::Just("|join".to_string()),
+                    proptest::strategy::Just("|format(".to_string()),
+                    proptest::strategy::Just("'__cla'".to_string()),
+                    proptest::strategy::Just("\"\\x5f\"".to_string()),
+                    proptest::strategy::Just(" ~ ".to_string()),
+                    proptest::strategy::Just(" % ".to_string()),
+                    proptest::strategy::Just("[::-1]".to_string()),
+                    proptest::strategy::Just("(".to_string()),
+                    proptest::strategy::Just(")".to_string()),
+                    proptest::strategy::Just("[".to_string()),
+                    proptest::strategy::Just("]".to_string()),
+                    proptest::strategy::Just(".__class__".to_string()),
+                    proptest::strategy::Just("cycler".to_string()),
+                    proptest::strategy::Just(" macro m(a) ".to_string()),
+                    proptest::strategy::Just(" endmacro ".to_string()),
+                    proptest::strategy::Just("m(1)".to_string()),
+                    "[a-z0-9_ ,.:'\"|()\\[\\]{}%#~+*/-]{0,6}",
+                ],
+                0..40,
+            )
+        ) {
+            let t: String = parts.concat();
+            let _ = analyse(&t, &Options { max_steps: 20_000, ..Options::default() });
+        }
     }
 }

@@ -74,6 +74,13 @@ struct Lexer<'a> {
 
 /// Tokenizes a whole template.
 pub fn lex(src: &str) -> Result<Vec<Token>, SyntaxError> {
+    // Jinja drops one trailing newline before lexing (`keep_trailing_newline` is off by
+    // default), which decides whether a delimiter ends the template.
+    let src = src
+        .strip_suffix("\r\n")
+        .or_else(|| src.strip_suffix('\n'))
+        .or_else(|| src.strip_suffix('\r'))
+        .unwrap_or(src);
     let mut lx = Lexer {
         src,
         bytes: src.as_bytes(),
@@ -150,6 +157,15 @@ impl Lexer<'_> {
 
     fn comment(&mut self) -> Result<(), SyntaxError> {
         let begin = self.pos;
+        let mut body_start = begin + 2;
+        if self.byte(body_start) == Some(b'-') {
+            body_start += 1;
+        }
+        // Jinja stops lexing when a delimiter ends the template, without an error.
+        if body_start >= self.bytes.len() {
+            self.pos = self.bytes.len();
+            return Ok(());
+        }
         let body_start = begin + 2;
         match self.src.get(body_start..).and_then(|s| s.find("#}")) {
             Some(off) => {
@@ -165,17 +181,28 @@ impl Lexer<'_> {
     /// `{% raw %}...{% endraw %}`: the content is text, whatever it contains.
     fn raw_block(&mut self) -> Result<bool, SyntaxError> {
         let begin = self.pos;
-        let Some(after) = match_keyword_tag(self.src, begin, "raw") else {
+        // The opening tag cannot end with `+%}` (jinja2.lexer `root_raw_re`).
+        let Some(after) = match_keyword_tag(self.src, begin, "raw", false) else {
             return Ok(false);
         };
         let strip_inner_start = self.src.get(..after).is_some_and(|s| s.ends_with("-%}"));
+        let rest_is_blank = self
+            .src
+            .get(after..)
+            .is_some_and(|r| r.is_empty() || (strip_inner_start && r.trim_start().is_empty()));
+        if rest_is_blank {
+            // Jinja stops lexing when a delimiter (with the whitespace `-%}` swallows) ends
+            // the template, without an error.
+            self.pos = self.bytes.len();
+            return Ok(true);
+        }
         let mut search = after;
         loop {
             let Some(off) = self.src.get(search..).and_then(|s| s.find("{%")) else {
                 return Err(SyntaxError::new(begin, "Missing end of raw directive"));
             };
             let at = search + off;
-            if let Some(end) = match_keyword_tag(self.src, at, "endraw") {
+            if let Some(end) = match_keyword_tag(self.src, at, "endraw", true) {
                 let mut text = self.src.get(after..at).unwrap_or("");
                 if strip_inner_start {
                     text = text.trim_start();
@@ -442,8 +469,9 @@ impl Lexer<'_> {
     }
 }
 
-/// Matches `{%[-+]?\s*KEYWORD\s*[-+]?%}` at `at`; returns the offset after it.
-fn match_keyword_tag(src: &str, at: usize, keyword: &str) -> Option<usize> {
+/// Matches `{%[-+]?\s*KEYWORD\s*(-|+)?%}` at `at` (`+%}` only if `plus_close`); returns the
+/// offset after it.
+fn match_keyword_tag(src: &str, at: usize, keyword: &str, plus_close: bool) -> Option<usize> {
     let s = src.get(at..)?;
     let mut rest = s.strip_prefix("{%")?;
     rest = rest
@@ -461,10 +489,11 @@ fn match_keyword_tag(src: &str, at: usize, keyword: &str) -> Option<usize> {
         return None;
     }
     rest = rest.trim_start();
-    rest = rest
-        .strip_prefix('-')
-        .or_else(|| rest.strip_prefix('+'))
-        .unwrap_or(rest);
+    rest = match rest.strip_prefix('-') {
+        Some(r) => r,
+        None if plus_close => rest.strip_prefix('+').unwrap_or(rest),
+        None => rest,
+    };
     rest = rest.strip_prefix("%}")?;
     Some(src.len() - rest.len())
 }
@@ -570,6 +599,13 @@ mod tests {
                 Tok::VarEnd
             ]
         );
+    }
+
+    #[test]
+    fn a_comment_or_raw_opener_ending_the_template_is_ignored_like_jinja_does() {
+        assert_eq!(toks("x {#"), vec![Tok::Data("x ".into())]);
+        assert_eq!(toks("{%- raw -%}  "), vec![]);
+        assert!(lex("{# a").is_err());
     }
 
     #[test]

@@ -30,9 +30,9 @@ pub const MAX_TEMPLATE_BYTES: usize = 4 << 20;
 const MAX_CONFIG_BYTES: u64 = 64 << 20;
 /// Issues reported for one template (the rest are counted in the last one).
 const MAX_ISSUES_PER_TEMPLATE: usize = 20;
-/// Nesting the template parser accepts (a cap on top of `limits.max_nesting_depth`; Jinja
-/// itself gives up at Python's recursion limit).
-const MAX_TEMPLATE_DEPTH: u32 = 64;
+/// Nesting the template parser accepts (a cap on top of `limits.max_nesting_depth`; real
+/// templates need about 20, and Jinja itself gives up at Python's recursion limit).
+const MAX_TEMPLATE_DEPTH: u32 = 256;
 
 /// The special tokens transformers passes to the template as variables.
 const SPECIAL_TOKEN_KEYS: &[&str] = &[
@@ -105,26 +105,35 @@ impl Scanner for ChatTemplateScanner {
             // The JSON scanner reports files that are not JSON; nothing to add here.
             Err(_) => return Ok(()),
         };
-        for (label, template, known) in templates_in_config(&value) {
+        for t in templates_in_config(&value) {
             scan_template(
                 ctx,
                 SCANNER_NAME,
                 self.scan_name(),
                 &item.source,
-                &label,
-                template,
+                &t.label,
+                t.text,
                 None,
-                &known,
+                &t.known_vars,
             );
         }
         Ok(())
     }
 }
 
+/// One chat template found in a config file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigTemplate<'a> {
+    /// `chat_template` or `chat_template[<name>]`.
+    pub label: String,
+    pub text: &'a str,
+    /// The special tokens the same file defines (`bos_token` ...), which the renderer passes
+    /// to the template as variables.
+    pub known_vars: Vec<(String, String)>,
+}
+
 /// The chat templates of a tokenizer/processor config, with the special tokens it defines.
-pub fn templates_in_config(
-    value: &serde_json::Value,
-) -> Vec<(String, &str, Vec<(String, String)>)> {
+pub fn templates_in_config(value: &serde_json::Value) -> Vec<ConfigTemplate<'_>> {
     let mut known = Vec::new();
     for k in SPECIAL_TOKEN_KEYS {
         let tok = match value.get(*k) {
@@ -139,7 +148,11 @@ pub fn templates_in_config(
     let mut out = Vec::new();
     match value.get("chat_template") {
         Some(serde_json::Value::String(t)) => {
-            out.push(("chat_template".to_string(), t.as_str(), known.clone()));
+            out.push(ConfigTemplate {
+                label: "chat_template".to_string(),
+                text: t.as_str(),
+                known_vars: known.clone(),
+            });
         }
         Some(serde_json::Value::Array(list)) => {
             for (i, entry) in list.iter().enumerate() {
@@ -148,7 +161,11 @@ pub fn templates_in_config(
                     .and_then(|n| n.as_str())
                     .map_or_else(|| i.to_string(), str::to_string);
                 if let Some(t) = entry.get("template").and_then(|t| t.as_str()) {
-                    out.push((format!("chat_template[{name}]"), t, known.clone()));
+                    out.push(ConfigTemplate {
+                        label: format!("chat_template[{name}]"),
+                        text: t,
+                        known_vars: known.clone(),
+                    });
                 }
             }
         }
@@ -270,5 +287,232 @@ mod tests {
             assert!(!a.budget_exhausted, "{name}");
             assert!(a.findings.is_empty(), "{name}: {:#?}", a.findings);
         }
+    }
+
+    /// Each malicious fixture: worst severity and the access chain reported.
+    const MALICIOUS: &[(&str, Severity, &str)] = &[
+        (
+            "attr_concatenated_names",
+            Severity::Critical,
+            "lipsum|attr('__globals__')['os']|attr('popen')('echo pwned')|attr('read')()",
+        ),
+        (
+            "attr_joined_list",
+            Severity::Critical,
+            "lipsum|attr('__globals__')|attr('get')('os')|attr('popen')('echo pwned')|attr('read')()",
+        ),
+        ("attr_name_from_messages", Severity::High, "message|attr(?)"),
+        (
+            "case_and_replace_names",
+            Severity::Critical,
+            "lipsum|attr('__globals__')['os'].popen('echo pwned').read()",
+        ),
+        (
+            "cycler_globals_os_popen",
+            Severity::Critical,
+            "cycler.__init__.__globals__.os.popen('echo pwned').read()",
+        ),
+        (
+            "dict_keyword_join",
+            Severity::Critical,
+            "lipsum|attr('__globals__')['os'].popen('echo pwned').read()",
+        ),
+        ("flask_request_probe", Severity::High, "request.args.cmd"),
+        (
+            "hex_escaped_names",
+            Severity::Critical,
+            "lipsum|attr('__globals__')['os']|attr('popen')('echo pwned')|attr('read')()",
+        ),
+        (
+            "joiner_builtins_import",
+            Severity::Critical,
+            "joiner.__init__.__globals__.__builtins__.__import__('os').popen('echo pwned').read()",
+        ),
+        (
+            "lipsum_globals_subscript",
+            Severity::Critical,
+            "lipsum.__globals__['os'].popen('echo pwned').read()",
+        ),
+        (
+            "llama3.1_with_inserted_payload",
+            Severity::Critical,
+            "namespace.__init__.__globals__.os.popen('echo pwned').read()",
+        ),
+        (
+            "macro_and_block_set_names",
+            Severity::Critical,
+            "lipsum|attr('__globals__')['os'].popen('echo pwned').read()",
+        ),
+        (
+            "map_attribute_path",
+            Severity::Critical,
+            "lipsum.__globals__.os.popen[*]('echo pwned').read()",
+        ),
+        (
+            "namespace_globals_os",
+            Severity::Critical,
+            "namespace.__init__.__globals__.os.popen('echo pwned').read()",
+        ),
+        (
+            "namespace_loop_builder",
+            Severity::Critical,
+            "lipsum|attr('__globals__')['os'].popen('echo pwned').read()",
+        ),
+        (
+            "percent_formatted_names",
+            Severity::Critical,
+            "lipsum|attr('__globals__')['os'].popen('echo pwned').read()",
+        ),
+        (
+            "request_attr_flask",
+            Severity::Critical,
+            "request|attr('application')|attr('__globals__')|attr('__getitem__')('__builtins__')|attr('__getitem__')('__import__')('os')|attr('popen')('echo pwned')|attr('read')()",
+        ),
+        (
+            "reversed_names",
+            Severity::Critical,
+            "lipsum|attr('__globals__')['os'].popen('echo pwned').read()",
+        ),
+        (
+            "str_format_fields",
+            Severity::Critical,
+            "cycler.__init__.__globals__['os'].popen",
+        ),
+        (
+            "subclasses_wrap_close",
+            Severity::Critical,
+            "''.__class__.__mro__[1].__subclasses__()[*].__init__.__globals__['popen']('echo pwned').read()",
+        ),
+        (
+            "template_reference_context",
+            Severity::Critical,
+            "self._TemplateReference__context.cycler.__init__.__globals__.os.popen('echo pwned').read()",
+        ),
+        (
+            "unicode_escaped_names",
+            Severity::Critical,
+            "lipsum|attr('__globals__')|attr('__getitem__')('os')|attr('popen')('echo pwned')|attr('read')()",
+        ),
+    ];
+
+    #[test]
+    fn every_malicious_fixture_is_reported_with_its_chain() {
+        let all = fixtures("malicious");
+        assert_eq!(all.len(), MALICIOUS.len());
+        for (file, text) in all {
+            let name = file.trim_end_matches(".jinja");
+            let (_, sev, chain) = MALICIOUS
+                .iter()
+                .find(|(n, _, _)| *n == name)
+                .unwrap_or_else(|| panic!("no expectation for {name}"));
+            let a = analyse(&text, &Options::default());
+            assert!(a.syntax_error.is_none(), "{name}: {:?}", a.syntax_error);
+            let worst = a.findings.iter().map(|f| f.severity).max();
+            assert_eq!(worst, Some(*sev), "{name}: {:#?}", a.findings);
+            assert!(
+                a.findings
+                    .iter()
+                    .any(|f| f.chain == *chain && f.severity == *sev),
+                "{name}: {:#?}",
+                a.findings
+            );
+        }
+    }
+
+    #[test]
+    fn malicious_fixtures_report_few_issues_each() {
+        for (name, text) in fixtures("malicious") {
+            let a = analyse(&text, &Options::default());
+            assert!(a.findings.len() <= 2, "{name}: {:#?}", a.findings);
+        }
+    }
+
+    fn scan_config(rel: &str) -> crate::scanners::Outcome {
+        use crate::engine::blob::Blob;
+        use crate::limits::Budget;
+        use crate::settings::Settings;
+        let path = format!("{FIXTURES}/hf/{rel}");
+        let settings = Settings::defaults();
+        let mut out = crate::scanners::Outcome::default();
+        let blob = Blob::from_file(std::fs::File::open(&path).unwrap()).unwrap();
+        let head = blob.head(1024).unwrap();
+        let item = Item {
+            source: Source::file(rel.to_string(), std::path::PathBuf::from(&path)),
+            blob,
+            format: Format::Json,
+            head,
+        };
+        assert!(ChatTemplateScanner.accepts(&item));
+        let mut ctx = ScanCtx {
+            settings: &settings,
+            budget: Budget::unlimited(),
+            out: &mut out,
+            depth: 0,
+        };
+        ChatTemplateScanner.scan(&item, &mut ctx).unwrap();
+        out
+    }
+
+    #[test]
+    fn benign_tokenizer_configs_are_clean() {
+        for rel in [
+            "benign/qwen2.5_tools/tokenizer_config.json",
+            "benign/named_templates/tokenizer_config.json",
+        ] {
+            let out = scan_config(rel);
+            assert!(out.issues.is_empty(), "{rel}: {:?}", out.issues);
+            assert!(out.errors.is_empty(), "{rel}: {:?}", out.errors);
+        }
+    }
+
+    #[test]
+    fn payload_in_a_named_tokenizer_config_template_is_critical() {
+        let out = scan_config("malicious/tool_use_payload/tokenizer_config.json");
+        assert_eq!(out.issues.len(), 1);
+        let i = &out.issues[0];
+        assert_eq!(i.rule, "template.injection");
+        assert_eq!(i.scanner, "modelscan.scanners.ChatTemplateScan");
+        assert!(
+            i.description
+                .starts_with("Chat template `chat_template[tool_use]` reaches `os`"),
+            "{}",
+            i.description
+        );
+    }
+
+    #[test]
+    fn attribute_name_taken_from_a_special_token_is_resolved() {
+        let out = scan_config("malicious/name_in_special_token/tokenizer_config.json");
+        let worst = out.issues.iter().map(|i| i.severity).max();
+        assert_eq!(worst, Some(Severity::Critical));
+        assert!(
+            out.issues.iter().any(
+                |i| i.operator == "lipsum|attr('__globals__')['os'].popen('echo pwned').read()"
+            )
+        );
+    }
+
+    #[test]
+    fn only_tokenizer_configs_and_jinja_files_are_accepted() {
+        use crate::engine::blob::Blob;
+        let item = |name: &str, format: Format| Item {
+            source: Source::file(name.to_string(), std::path::PathBuf::from(name)),
+            blob: Blob::from_vec(b"{}".to_vec()),
+            format,
+            head: b"{}".to_vec(),
+        };
+        assert!(ChatTemplateScanner.accepts(&item("m/tokenizer_config.json", Format::Json)));
+        assert!(ChatTemplateScanner.accepts(&item("chat_template.json", Format::Json)));
+        assert!(ChatTemplateScanner.accepts(&item("t/chat_template.jinja", Format::Json)));
+        assert!(ChatTemplateScanner.accepts(&item("t/chat_template.jinja", Format::Unknown)));
+        assert!(!ChatTemplateScanner.accepts(&item("config.json", Format::Json)));
+        assert!(!ChatTemplateScanner.accepts(&item("tokenizer.json", Format::Json)));
+        assert!(!ChatTemplateScanner.accepts(&item("x.jinja", Format::Pickle)));
+    }
+
+    #[test]
+    fn json_without_a_chat_template_reports_nothing() {
+        let v: serde_json::Value = serde_json::json!({"bos_token": "<s>", "model_max_length": 4});
+        assert!(templates_in_config(&v).is_empty());
     }
 }

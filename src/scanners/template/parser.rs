@@ -305,6 +305,13 @@ impl Parser<'_> {
         }
     }
 
+    /// The end of a tag that opens a body: Jinja's `parse_statements` allows a colon first
+    /// (`{% if x: %}`).
+    fn expect_body_start(&mut self) -> PResult<()> {
+        self.skip_op(":");
+        self.expect_block_end()
+    }
+
     fn expect_block_end(&mut self) -> PResult<()> {
         if matches!(self.cur(), Some(Tok::BlockEnd)) {
             self.bump();
@@ -452,14 +459,14 @@ impl Parser<'_> {
                     let v = self.parse_expression(true)?;
                     assigns.push((t, v));
                 }
-                self.expect_block_end()?;
+                self.expect_body_start()?;
                 let body = self.body_until("endwith")?;
                 Ok(Node::With { assigns, body })
             }
             "macro" => {
                 let name = self.expect_name()?;
                 let params = self.parse_signature()?;
-                self.expect_block_end()?;
+                self.expect_body_start()?;
                 let body = self.body_until("endmacro")?;
                 Ok(Node::Macro { name, params, body })
             }
@@ -473,13 +480,13 @@ impl Parser<'_> {
                 if !matches!(call, Expr::Call { .. }) {
                     return self.err("expected call");
                 }
-                self.expect_block_end()?;
+                self.expect_body_start()?;
                 let body = self.body_until("endcall")?;
                 Ok(Node::CallBlock { call, params, body })
             }
             "filter" => {
                 let filter = self.parse_filter(None, true)?;
-                self.expect_block_end()?;
+                self.expect_body_start()?;
                 let body = self.body_until("endfilter")?;
                 Ok(Node::FilterBlock { filter, body })
             }
@@ -487,12 +494,12 @@ impl Parser<'_> {
                 self.expect_name()?;
                 self.skip_name("scoped");
                 self.skip_name("required");
-                self.expect_block_end()?;
+                self.expect_body_start()?;
                 Ok(Node::Scope(self.body_until("endblock")?))
             }
             "autoescape" => {
                 let e = self.parse_expression(true)?;
-                self.expect_block_end()?;
+                self.expect_body_start()?;
                 let body = self.body_until("endautoescape")?;
                 let mut nodes = vec![Node::Exprs(vec![e])];
                 nodes.extend(body);
@@ -500,7 +507,7 @@ impl Parser<'_> {
             }
             // transformers' AssistantTracker extension (`{% generation %}`).
             "generation" => {
-                self.expect_block_end()?;
+                self.expect_body_start()?;
                 Ok(Node::Scope(self.body_until("endgeneration")?))
             }
             "extends" => {
@@ -605,10 +612,10 @@ impl Parser<'_> {
             None
         };
         self.skip_name("recursive");
-        self.expect_block_end()?;
+        self.expect_body_start()?;
         let (body, end) = self.subparse(&["endfor", "else"])?;
         let otherwise = if end.as_deref() == Some("else") {
-            self.expect_block_end()?;
+            self.expect_body_start()?;
             let (b, _) = self.subparse(&["endfor"])?;
             b
         } else {
@@ -629,7 +636,7 @@ impl Parser<'_> {
         let mut otherwise = Vec::new();
         let mut cond = self.parse_tuple(false, false, &[], false)?;
         loop {
-            self.expect_block_end()?;
+            self.expect_body_start()?;
             let (body, end) = self.subparse(&["elif", "else", "endif"])?;
             branches.push((cond, body));
             match end.as_deref() {
@@ -637,7 +644,7 @@ impl Parser<'_> {
                     cond = self.parse_tuple(false, false, &[], false)?;
                 }
                 Some("else") => {
-                    self.expect_block_end()?;
+                    self.expect_body_start()?;
                     let (b, _) = self.subparse(&["endif"])?;
                     otherwise = b;
                     self.finish_end_tag()?;
@@ -667,7 +674,7 @@ impl Parser<'_> {
         } else {
             None
         };
-        self.expect_block_end()?;
+        self.expect_body_start()?;
         let body = self.body_until("endset")?;
         Ok(Node::SetBlock {
             target,
@@ -894,8 +901,7 @@ impl Parser<'_> {
         let pos = self.pos();
         let mut left = next(self)?;
         let mut grown = 0;
-        loop {
-            let Some(Tok::Op(o)) = self.cur() else { break };
+        while let Some(Tok::Op(o)) = self.cur() {
             let Some(op) = ops.iter().find(|x| **x == *o).copied() else {
                 break;
             };
@@ -1245,6 +1251,9 @@ impl Parser<'_> {
         let args = if self.is_op("(") {
             self.parse_call_args()?
         } else {
+            if self.is_name("is") {
+                return self.err("You cannot chain multiple tests with is");
+            }
             let takes_arg = match self.cur() {
                 Some(Tok::Name(n)) => !matches!(n.as_str(), "else" | "or" | "and" | "is"),
                 Some(Tok::Str { .. }) | Some(Tok::Int(_)) | Some(Tok::Float(_)) => true,

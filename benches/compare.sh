@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# Times this scanner against ModelScan 0.8.8 (the Python tool) on large, realistic model files
+# and prints a markdown table: wall time, CPU time (user+sys) and peak RSS side by side, with
+# ratios, plus start-up time.
+#
+# Inputs are generated deterministically by benches/gen_inputs.py with the real libraries
+# (numpy, torch, scikit-learn, joblib) into a scratch folder outside the repository, about
+# 9 GB in all; they are deleted at the end unless KEEP=1 (a later run reuses kept inputs).
+#
+# Usage: benches/compare.sh [SCRATCH_DIR]          (default ${TMPDIR:-/tmp}/modelscan-bench)
+# Environment:
+#   BENCH_VENV=/path/venv  a venv that already has numpy, torch, scikit-learn and joblib (used to
+#                          generate inputs); ModelScan is then taken from it if it has
+#                          modelscan==0.8.8, else installed into SCRATCH_DIR/venv-modelscan.
+#                          Without BENCH_VENV, SCRATCH_DIR/venv is created (or reused) with
+#                          everything: pip install numpy torch scikit-learn joblib modelscan==0.8.8
+#                          (torch from PyPI is several GB).
+#   OURS=/path/modelscan   the binary to time (default: cargo build --release, target/release).
+#   OUR_RUNS=10            runs of ours per input (median wall time, mean CPU time).
+#   MS_REPEAT=3            runs of ModelScan per input (its 2 GB rows take a minute: 1 is fine).
+#   MS_FROM=results.tsv    reuse ModelScan's numbers from an earlier run's results.tsv instead of
+#                          running it again (to compare two builds of ours against one baseline).
+#   ROWS="a b"             only these inputs (names as in the table, e.g. "numpy_200mb_p4.pkl").
+#   SMALL=1                a smoke run: every input at 1/100 of its size.
+#   KEEP=1                 keep the generated inputs.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+SCRATCH=${1:-${TMPDIR:-/tmp}/modelscan-bench}
+OUR_RUNS=${OUR_RUNS:-10}
+MS_REPEAT=${MS_REPEAT:-3}
+KEEP=${KEEP:-0}
+SMALL=${SMALL:-0}
+ROWS=${ROWS:-}
+INPUTS_DIR="$SCRATCH/inputs"
+[ "$SMALL" = 1 ] && INPUTS_DIR="$SCRATCH/inputs-small"
+mkdir -p "$SCRATCH" "$INPUTS_DIR"
+
+log() { printf '%s\n' "$*" >&2; }
+
+# --- tools -------------------------------------------------------------------------------------
+if [ ! -x /usr/bin/time ]; then
+    log "installing GNU time"
+    apt-get install -y -qq time >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
+fi
+HYPERFINE=$(command -v hyperfine || true)
+if [ -z "$HYPERFINE" ] && [ "$(id -u)" = 0 ]; then
+    apt-get install -y -qq hyperfine >/dev/null 2>&1 || true
+    HYPERFINE=$(command -v hyperfine || true)
+fi
+
+# --- Python: generator and ModelScan -------------------------------------------------------------
+ms_ok() { [ -x "$1/bin/modelscan" ] && "$1/bin/modelscan" -v 2>/dev/null | grep -q '0\.8\.8'; }
+if [ -n "${BENCH_VENV:-}" ]; then
+    GEN_PY="$BENCH_VENV/bin/python"
+    if ms_ok "$BENCH_VENV"; then
+        MS_VENV="$BENCH_VENV"
+    else
+        MS_VENV="$SCRATCH/venv-modelscan"
+        if ! ms_ok "$MS_VENV"; then
+            log "creating $MS_VENV with modelscan==0.8.8"
+            python3 -m venv "$MS_VENV"
+            "$MS_VENV/bin/pip" install -q modelscan==0.8.8
+        fi
+    fi
+else
+    VENV="$SCRATCH/venv"
+    if ! ms_ok "$VENV"; then
+        log "creating $VENV (numpy torch scikit-learn joblib modelscan==0.8.8; torch is large)"
+        python3 -m venv "$VENV"
+        "$VENV/bin/pip" install -q numpy torch scikit-learn joblib modelscan==0.8.8
+    fi
+    GEN_PY="$VENV/bin/python"
+    MS_VENV="$VENV"
+fi
+MS="$MS_VENV/bin/modelscan"
+
+# --- our binary --------------------------------------------------------------------------------
+if [ -z "${OURS:-}" ]; then
+    log "building the release binary"
+    (cd "$ROOT" && cargo build --release --quiet)
+    OURS="$ROOT/target/release/modelscan"
+fi
+
+# --- inputs ------------------------------------------------------------------------------------
+gen_args=("$INPUTS_DIR")
+[ "$SMALL" = 1 ] && gen_args+=(--small)
+log "generating inputs in $INPUTS_DIR (kept files are reused)"
+(cd "$INPUTS_DIR" && "$GEN_PY" "$HERE/gen_inputs.py" "${gen_args[@]}" >&2)
+
+ALL_ROWS=(
+    numpy_200mb_p4.pkl numpy_200mb_p2.pkl numpy_2gb_p4.pkl numpy_2gb_p2.pkl
+    torch_2gb.pt torch_legacy_200mb.pt sklearn_knn_200mb.joblib
+    small_pickles_1000 shards_20 empty.pkl
+)
+if [ -n "$ROWS" ]; then read -r -a SELECTED <<<"$ROWS"; else SELECTED=("${ALL_ROWS[@]}"); fi
+
+# --- measuring ---------------------------------------------------------------------------------
+# One run: "wall user sys maxrss_kb exit". Output goes to /dev/null, as a CI job would discard it.
+one_run() {
+    local f
+    f=$(mktemp)
+    /usr/bin/time -f '%e %U %S %M %x' -o "$f" "$@" >/dev/null 2>&1 || true
+    tail -n 1 "$f"
+    rm -f "$f"
+}
+
+# Reads the input into the page cache. This machine's page cache is reclaimed within seconds
+# (and its disk reads ~60 MB/s cold), so each run is preceded by a warm-up: both tools then read
+# from memory as far as the kernel keeps it.
+warm() { find "$1" -type f -exec cat {} + >/dev/null; }
+
+# N runs of COMMAND on INPUT, each after a warm-up: "wall user sys maxrss_kb exit", where wall is
+# the median and user/sys the means. With hyperfine, times have millisecond resolution; peak RSS
+# and the exit code come from one extra /usr/bin/time run.
+#   measure N INPUT COMMAND...
+measure() {
+    local n=$1 input=$2
+    shift 2
+    if [ -n "$HYPERFINE" ]; then
+        local j rss_exit
+        j=$(mktemp)
+        [ -n "$input" ] && warm "$input"
+        rss_exit=$(one_run "$@" | awk '{ print $4, $5 }')
+        local prep=()
+        [ -n "$input" ] && prep=(--prepare "bash $WARM_SH $input")
+        "$HYPERFINE" -N -i --runs "$n" "${prep[@]}" --export-json "$j" -- "$*" >/dev/null 2>&1
+        python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+print("%.4f %.4f %.4f" % (r["median"], r["user"], r["system"]), sys.argv[2])' "$j" "$rss_exit"
+        rm -f "$j"
+        return
+    fi
+    local i
+    for ((i = 0; i < n; i++)); do
+        [ -n "$input" ] && warm "$input"
+        one_run "$@"
+    done | sort -n -k1,1 | awk -v n="$n" 'NR == int((n + 1) / 2)'
+}
+WARM_SH="$SCRATCH/warm.sh"
+printf '%s\n' '#!/usr/bin/env bash' 'find "$1" -type f -exec cat {} + >/dev/null' >"$WARM_SH"
+
+fmt_size() { numfmt --to=iec --suffix=B --format='%.1f' "$1"; }
+fmt_rss() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
+# a / b; without hyperfine a wall time of 0.00 s (/usr/bin/time's 10 ms resolution) counts as 5 ms.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) b = 0.005; r = a / b; printf (r < 10 ? "%.1fx" : "%.0fx"), r }'; }
+# Seconds, with milliseconds under one second.
+fmt_s() { awk -v t="$1" 'BEGIN { if (t < 1) printf "%.1f ms", t * 1000; else printf "%.2f s", t }'; }
+
+RESULTS="$SCRATCH/results.tsv"
+TABLE="$SCRATCH/results.md"
+: >"$RESULTS"
+{
+    echo "| input | size | ours wall | ModelScan wall | wall ratio | ours CPU | ModelScan CPU | ours peak RSS | ModelScan peak RSS | exit (ours / MS) |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+} >"$TABLE"
+
+cd "$INPUTS_DIR" # both tools look for ./modelscan-settings.toml; there is none here
+for name in "${SELECTED[@]}"; do
+    [ -e "$name" ] || { log "missing input $name"; continue; }
+    size=$(du -sb "$name" | cut -f1)
+    log "timing $name ($(fmt_size "$size"))"
+    read -r ow ou os orss oexit <<<"$(measure "$OUR_RUNS" "$name" "$OURS" -p "$name")"
+    if [ -n "${MS_FROM:-}" ]; then
+        read -r mw mu ms mrss mexit <<<"$(awk -F'\t' -v n="$name" '$1 == n { print $8, $9, $10, $11, $12 }' "$MS_FROM")"
+    else
+        read -r mw mu ms mrss mexit <<<"$(measure "$MS_REPEAT" "$name" "$MS" -p "$name")"
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+        "$name" "$size" "$ow" "$ou" "$os" "$orss" "$oexit" "$mw" "$mu" "$ms" "$mrss" "$mexit" >>"$RESULTS"
+    ocpu=$(awk -v u="$ou" -v s="$os" 'BEGIN { print u + s }')
+    mcpu=$(awk -v u="$mu" -v s="$ms" 'BEGIN { print u + s }')
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s |\n' \
+        "$name" "$(fmt_size "$size")" "$(fmt_s "$ow")" "$(fmt_s "$mw")" "$(ratio "$mw" "$ow")" \
+        "$(fmt_s "$ocpu")" "$(fmt_s "$mcpu")" "$(fmt_rss "$orss")" "$(fmt_rss "$mrss")" \
+        "$oexit" "$mexit" >>"$TABLE"
+done
+
+# --- start-up ----------------------------------------------------------------------------------
+{
+    echo
+    echo "Start-up (\`modelscan -v\`):"
+    echo
+    if [ -n "$HYPERFINE" ]; then
+        j=$(mktemp)
+        "$HYPERFINE" -N --warmup 5 --runs 100 "$OURS -v" --export-json "$j" >/dev/null 2>&1
+        o=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("%.2f ms ± %.2f" % (r["mean"]*1e3, r["stddev"]*1e3))' "$j")
+        "$HYPERFINE" -N --warmup 2 --runs 10 "$MS -v" --export-json "$j" >/dev/null 2>&1
+        m=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("%.0f ms ± %.0f" % (r["mean"]*1e3, r["stddev"]*1e3))' "$j")
+        rm -f "$j"
+        echo "- ours: $o (hyperfine, 100 runs); ModelScan: $m (hyperfine, 10 runs)"
+    else
+        read -r ow _ <<<"$(measure 21 "" "$OURS" -v)"
+        read -r mw _ <<<"$(measure 5 "" "$MS" -v)"
+        echo "- ours: ${ow} s; ModelScan: ${mw} s (/usr/bin/time, median; 10 ms resolution)"
+    fi
+} >>"$TABLE"
+
+cat "$TABLE"
+log "raw numbers: $RESULTS; table: $TABLE"
+
+if [ "$KEEP" != 1 ]; then
+    log "removing generated inputs (KEEP=1 keeps them)"
+    rm -rf "$INPUTS_DIR"
+fi

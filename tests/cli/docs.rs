@@ -1,0 +1,125 @@
+//! Generated documentation stays in sync: `docs/rules.md` is the rules table
+//! (`modelscan rules --markdown`), `docs/man/*.1` the manual pages (`modelscan man --dir`).
+//! `UPDATE_DOCS=1 cargo test --test cli docs` rewrites them. Also `modelscan rules`,
+//! `modelscan rules ID` and `modelscan completions`.
+
+use crate::common::{modelscan, repo};
+
+fn check_generated(rel: &str, generated: &str, how: &str) {
+    let path = repo(rel);
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, generated).unwrap();
+        return;
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        current == generated,
+        "{rel} is out of date ({how}); regenerate it with: UPDATE_DOCS=1 cargo test --test cli docs"
+    );
+}
+
+fn stdout_of(args: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = modelscan(dir.path()).args(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{args:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn docs_rules_md_is_generated_from_the_rules_table() {
+    let generated = modelscan::report::rules_doc::markdown();
+    assert_eq!(stdout_of(&["rules", "--markdown"]), generated);
+    check_generated(
+        "docs/rules.md",
+        &generated,
+        "the rules table in src/rules.rs changed",
+    );
+}
+
+#[test]
+fn docs_man_pages_are_generated_from_the_command_line() {
+    let main = stdout_of(&["man"]);
+    assert!(main.contains(".TH modelscan 1"), "{main}");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("man");
+    std::fs::create_dir(&dir).unwrap();
+    stdout_of(&["man", "--dir", dir.to_str().unwrap()]);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for page in ["modelscan.1", "modelscan-scan.1", "modelscan-inspect.1"] {
+        assert!(names.iter().any(|n| n == page), "{page} not in {names:?}");
+    }
+    let generated_main = std::fs::read_to_string(dir.join("modelscan.1")).unwrap();
+    assert_eq!(generated_main, main);
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        let _ = std::fs::remove_dir_all(repo("docs/man"));
+    }
+    let mut committed: Vec<String> = std::fs::read_dir(repo("docs/man"))
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    committed.sort();
+    if std::env::var_os("UPDATE_DOCS").is_none() {
+        assert_eq!(
+            committed, names,
+            "docs/man is out of date; regenerate it with: UPDATE_DOCS=1 cargo test --test cli docs"
+        );
+    }
+    for n in &names {
+        let text = std::fs::read_to_string(dir.join(n)).unwrap();
+        check_generated(
+            &format!("docs/man/{n}"),
+            &text,
+            "the options in src/cli.rs changed",
+        );
+    }
+}
+
+#[test]
+fn rules_lists_every_rule_and_prints_one_in_full() {
+    let list = stdout_of(&["rules"]);
+    for r in modelscan::rules::RULES {
+        assert!(
+            list.contains(r.id),
+            "{} missing from `modelscan rules`",
+            r.id
+        );
+    }
+    let one = stdout_of(&["rules", "pickle.dangerous-global"]);
+    assert!(
+        one.starts_with("pickle.dangerous-global (CRITICAL)"),
+        "{one}"
+    );
+    assert!(
+        one.contains("What to do: ") && one.contains("CWE-502"),
+        "{one}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = modelscan(dir.path())
+        .args(["rules", "no.such-rule"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+}
+
+#[test]
+fn completions_are_generated_for_common_shells() {
+    for (shell, marker) in [
+        ("bash", "_modelscan()"),
+        ("zsh", "#compdef modelscan"),
+        ("fish", "complete -c modelscan"),
+    ] {
+        let text = stdout_of(&["completions", shell]);
+        assert!(text.contains(marker), "{shell}: {text}");
+        assert!(
+            text.contains("inspect"),
+            "{shell} completions lack the inspect command"
+        );
+    }
+}
