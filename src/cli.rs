@@ -144,6 +144,9 @@ pub struct ScanArgs {
     /// Print nothing but the report.
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
+    /// Leave sha256 hashes out of the report (skips reading large files a second time).
+    #[arg(long = "no-hash")]
+    pub no_hash: bool,
     /// Never show the progress bar (it is only shown on a terminal, and not when CI is set).
     #[arg(long = "no-progress")]
     pub no_progress: bool,

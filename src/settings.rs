@@ -160,6 +160,8 @@ pub struct Settings {
     pub limits: Limits,
     pub suppressions: Vec<Suppression>,
     pub show_imports: bool,
+    /// sha256 of every scanned file and member in the report (`--no-hash` turns it off).
+    pub hashes: bool,
     pub jobs: usize,
     /// Where the settings came from (for the first line of the console output).
     pub loaded_from: Option<String>,
@@ -192,6 +194,7 @@ impl Settings {
             limits: Limits::default(),
             suppressions: Vec::new(),
             show_imports: false,
+            hashes: true,
             jobs: 1,
             loaded_from: None,
         }
@@ -415,6 +418,7 @@ fn validate(raw: RawSettings, path: Option<&str>) -> Result<Settings, SettingsEr
         limits: raw.limits,
         suppressions,
         show_imports: false,
+        hashes: true,
         jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
         loaded_from: None,
     })

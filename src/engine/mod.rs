@@ -258,7 +258,9 @@ pub fn scan_blob(ctx: &mut ScanCtx<'_>, source: Source, blob: Blob) {
     };
     let tail = blob.tail(detect::TAIL_LEN).unwrap_or_default();
     let format = detect::detect(source.leaf_name(), &head, &tail, blob.len());
-    record_hash(ctx, &source, &blob);
+    if source.members.is_empty() {
+        record_hash(ctx, &source, &blob);
+    }
     report_extension_mismatch(ctx, &source, format);
     // A pickle with a complete zip appended (the zip's end record ends the file) is both: torch
     // unpickles offset 0, zip readers see the archive. `scan_zip` scans the pickle prefix too.
@@ -342,6 +344,9 @@ pub fn scan_leaf(ctx: &mut ScanCtx<'_>, item: Item) {
         return;
     }
     ctx.out.scanned.push(item.source.clone());
+    if !item.source.members.is_empty() {
+        record_hash(ctx, &item.source, &item.blob);
+    }
     for s in scanners {
         if let Err(e) = s.scan(&item, ctx) {
             report_error(ctx, s.scan_name(), &item.source, e);
@@ -355,11 +360,12 @@ pub fn report_error(ctx: &mut ScanCtx<'_>, scan_name: &'static str, source: &Sou
     ctx.error(scan_name, source, category, e.to_string());
 }
 
+/// sha256 of a top-level file (files over 64 MB are hashed when the report is built, streaming)
+/// or of a scanned member. Members no scanner reads (tensor storages) are not hashed: that would
+/// read every byte of a multi-GB checkpoint.
 fn record_hash(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob) {
-    // Hashing reads every byte; only done for members and files small enough not to matter,
-    // or when the report asks for it (large files are hashed by `report` on demand).
-    const HASH_LIMIT: u64 = 64 << 20;
-    if blob.len() > HASH_LIMIT {
+    const TOP_LEVEL_LIMIT: u64 = 64 << 20;
+    if !ctx.settings.hashes || (source.members.is_empty() && blob.len() > TOP_LEVEL_LIMIT) {
         return;
     }
     use sha2::{Digest, Sha256};

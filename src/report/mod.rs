@@ -156,7 +156,9 @@ impl Report {
         absolute_root: &Path,
         settings: &Settings,
     ) -> Report {
-        hashes::complete(&mut out);
+        if settings.hashes {
+            hashes::complete(&mut out);
+        }
         let (active, suppressed): (Vec<Issue>, Vec<Issue>) =
             out.issues.into_iter().partition(|i| i.suppressed.is_none());
         let mut by = BySeverity::default();
