@@ -15,6 +15,7 @@ mod cli_basics;
 mod containers;
 mod exit_codes;
 mod pickle_fixtures;
+mod walk;
 
 // Reports people can act on, and tools that fit CI.
 mod ci_policy;
