@@ -709,40 +709,17 @@ impl<'a> Vm<'a> {
                 let line = input.line("stringnl")?.unwrap_or_default();
                 let text = String::from_utf8_lossy(&line);
                 let t = text.trim();
+                // Protocol 0 writes booleans as INT 01/00 (`load_int` in _pickle.c).
                 let v = match t {
-                    "01" => V::Bool,
-                    "00" => V::Bool,
-                    _ => match t.parse::<i128>() {
-                        Ok(i) => V::Int(i),
-                        Err(_)
-                            if !t.is_empty()
-                                && t.trim_start_matches(['-', '+'])
-                                    .chars()
-                                    .all(|c| c.is_ascii_digit()) =>
-                        {
-                            V::BigInt
-                        }
-                        Err(_) => return parse(format!("invalid literal for int(): {t:?}")),
-                    },
+                    "01" | "00" => V::Bool,
+                    _ => parse_int_text(t)?,
                 };
                 st.stack.push(v);
             }
             Op::Long => {
                 let line = input.line("stringnl")?.unwrap_or_default();
                 let text = String::from_utf8_lossy(&line);
-                let t = text.trim().trim_end_matches('L');
-                let v = match t.parse::<i128>() {
-                    Ok(i) => V::Int(i),
-                    Err(_)
-                        if !t.is_empty()
-                            && t.trim_start_matches(['-', '+'])
-                                .chars()
-                                .all(|c| c.is_ascii_digit()) =>
-                    {
-                        V::BigInt
-                    }
-                    Err(_) => return parse(format!("invalid literal for int(): {t:?}")),
-                };
+                let v = parse_int_text(text.trim().trim_end_matches('L'))?;
                 st.stack.push(v);
             }
             Op::Float => {
@@ -1814,6 +1791,22 @@ fn dtype_itemsize(nodes: &[Node], v: &V) -> Option<DtypeSize> {
             })))
         }
         _ => elsize.map(DtypeSize::Bytes),
+    }
+}
+
+/// A decimal INT/LONG operand: small ones kept, larger ones only known to be integers.
+fn parse_int_text(t: &str) -> R<V> {
+    match t.parse::<i128>() {
+        Ok(i) => Ok(V::Int(i)),
+        Err(_)
+            if !t.is_empty()
+                && t.trim_start_matches(['-', '+'])
+                    .chars()
+                    .all(|c| c.is_ascii_digit()) =>
+        {
+            Ok(V::BigInt)
+        }
+        Err(_) => parse(format!("invalid literal for int(): {t:?}")),
     }
 }
 
