@@ -6,6 +6,8 @@
 # Inputs are generated deterministically by benches/gen_inputs.py with the real libraries
 # (numpy, torch, scikit-learn, joblib) into a scratch folder outside the repository, about
 # 9 GB in all; they are deleted at the end unless KEEP=1 (a later run reuses kept inputs).
+# Writing the protocol 2 pickle of the 2 GB array takes ~10 GB of memory for a moment (pickle
+# builds the latin-1 text of the data in memory); the whole generation takes a few minutes.
 #
 # Usage: benches/compare.sh [SCRATCH_DIR]          (default ${TMPDIR:-/tmp}/modelscan-bench)
 # Environment:
@@ -16,6 +18,7 @@
 #                          everything: pip install numpy torch scikit-learn joblib modelscan==0.8.8
 #                          (torch from PyPI is several GB).
 #   OURS=/path/modelscan   the binary to time (default: cargo build --release, target/release).
+#   OURS_ARGS="--no-hash"  extra arguments for ours (e.g. to time it without the sha256 pass).
 #   OUR_RUNS=10            runs of ours per input (median wall time, mean CPU time).
 #   MS_REPEAT=3            runs of ModelScan per input (its 2 GB rows take a minute: 1 is fine).
 #   MS_FROM=results.tsv    reuse ModelScan's numbers from an earlier run's results.tsv instead of
@@ -139,6 +142,7 @@ print("%.4f %.4f %.4f" % (r["median"], r["user"], r["system"]), sys.argv[2])' "$
     done | sort -n -k1,1 | awk -v n="$n" 'NR == int((n + 1) / 2)'
 }
 WARM_SH="$SCRATCH/warm.sh"
+# shellcheck disable=SC2016 # $1 belongs to the written script
 printf '%s\n' '#!/usr/bin/env bash' 'find "$1" -type f -exec cat {} + >/dev/null' >"$WARM_SH"
 
 fmt_size() { numfmt --to=iec --suffix=B --format='%.1f' "$1"; }
@@ -161,7 +165,8 @@ for name in "${SELECTED[@]}"; do
     [ -e "$name" ] || { log "missing input $name"; continue; }
     size=$(du -sb "$name" | cut -f1)
     log "timing $name ($(fmt_size "$size"))"
-    read -r ow ou os orss oexit <<<"$(measure "$OUR_RUNS" "$name" "$OURS" -p "$name")"
+    # shellcheck disable=SC2086 # OURS_ARGS is a list of words
+    read -r ow ou os orss oexit <<<"$(measure "$OUR_RUNS" "$name" "$OURS" ${OURS_ARGS:-} -p "$name")"
     if [ -n "${MS_FROM:-}" ]; then
         read -r mw mu ms mrss mexit <<<"$(awk -F'\t' -v n="$name" '$1 == n { print $8, $9, $10, $11, $12 }' "$MS_FROM")"
     else

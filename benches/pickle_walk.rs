@@ -118,15 +118,15 @@ fn many_small_opcodes() -> Vec<u8> {
     p
 }
 
-fn walk<R: Read>(mut input: Input<R>) -> VmOutcome {
-    let settings = Settings::defaults();
+fn walk<R: Read>(settings: &Settings, mut input: Input<R>) -> VmOutcome {
     let mut budget = Budget::unlimited();
-    let out = Vm::new(&settings, &mut budget).run(&mut input, StreamKind::Multiple);
+    let out = Vm::new(settings, &mut budget).run(&mut input, StreamKind::Multiple);
     assert!(out.error.is_none(), "{:?}", out.error);
     out
 }
 
 fn bench_large_arrays(c: &mut Criterion) {
+    let settings = Settings::defaults();
     let data = array_data(ARRAY_BYTES);
     let dir = tempfile::tempdir().unwrap();
     let mut g = c.benchmark_group("numpy_array_pickle");
@@ -137,25 +137,26 @@ fn bench_large_arrays(c: &mut Criterion) {
     ] {
         g.throughput(Throughput::Bytes(bytes.len() as u64));
         g.bench_with_input(BenchmarkId::new("memory_stream", name), &bytes, |b, p| {
-            b.iter(|| walk(Input::new(black_box(&p[..]))))
+            b.iter(|| walk(&settings, Input::new(black_box(&p[..]))))
         });
         let path = dir.path().join(format!("{name}.pkl"));
         std::fs::write(&path, &bytes).unwrap();
         let blob = Blob::from_file(std::fs::File::open(&path).unwrap()).unwrap();
         g.bench_with_input(BenchmarkId::new("file_seekable", name), &blob, |b, blob| {
-            b.iter(|| walk(Input::seekable(blob.reader()).unwrap()))
+            b.iter(|| walk(&settings, Input::seekable(blob.reader()).unwrap()))
         });
     }
     g.finish();
 }
 
 fn bench_small_opcodes(c: &mut Criterion) {
+    let settings = Settings::defaults();
     let bytes = many_small_opcodes();
     let mut g = c.benchmark_group("many_small_opcodes");
     g.throughput(Throughput::Bytes(bytes.len() as u64));
     g.sample_size(20);
     g.bench_function("vocab_dict_and_float_list", |b| {
-        b.iter(|| walk(Input::new(black_box(&bytes[..]))))
+        b.iter(|| walk(&settings, Input::new(black_box(&bytes[..]))))
     });
     g.finish();
 }
