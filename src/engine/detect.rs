@@ -258,9 +258,13 @@ fn is_zlib_header(head: &[u8]) -> bool {
     }
 }
 
+/// `{` or `[` first, and text (no control bytes but whitespace) in the first KiB: random
+/// binary that happens to start with a bracket is not JSON.
 fn looks_like_json(head: &[u8]) -> bool {
     let first = head.iter().find(|b| !b.is_ascii_whitespace());
+    let sample = head.get(..head.len().min(1024)).unwrap_or(head);
     matches!(first, Some(b'{') | Some(b'['))
+        && !sample.iter().any(|&b| b < 0x20 && !b.is_ascii_whitespace())
 }
 
 /// Whether `tail` (the end of a file) ends with a complete end-of-central-directory record

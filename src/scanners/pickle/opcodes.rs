@@ -240,6 +240,11 @@ pub fn looks_like_pickle(head: &[u8]) -> bool {
 fn looks_like_protocol0(head: &[u8]) -> bool {
     let mut i = 0usize;
     let mut ops = 0;
+    // Stack depth, marks and memo entries as the C unpickler would have them: random bytes
+    // that happen to be valid opcodes almost always pop an empty stack within a few opcodes.
+    let mut depth = 0usize;
+    let mut marks: Vec<usize> = Vec::new();
+    let mut memo = 0usize;
     while ops < 8 {
         let Some(&b) = head.get(i) else {
             // Ran out of head after at least two sane opcodes.
@@ -248,6 +253,57 @@ fn looks_like_protocol0(head: &[u8]) -> bool {
         let Some(op) = Op::from_byte(b) else {
             return false;
         };
+        let fence = marks.last().copied().unwrap_or(0);
+        let avail = depth.saturating_sub(fence);
+        let ok = match op {
+            Op::Mark => {
+                marks.push(depth);
+                true
+            }
+            Op::Pop
+            | Op::Put
+            | Op::BinPut
+            | Op::LongBinPut
+            | Op::Memoize
+            | Op::ReadonlyBuffer
+            | Op::BinPersId
+            | Op::Dup => avail >= 1,
+            Op::Get | Op::BinGet | Op::LongBinGet => memo > 0,
+            Op::Append | Op::Build | Op::Reduce | Op::NewObj | Op::StackGlobal => avail >= 2,
+            Op::SetItem | Op::NewObjEx => avail >= 3,
+            Op::Tuple1 => avail >= 1,
+            Op::Tuple2 => avail >= 2,
+            Op::Tuple3 => avail >= 3,
+            Op::PopMark | Op::Tuple | Op::List | Op::Dict | Op::FrozenSet | Op::Inst | Op::Obj => {
+                marks.pop().is_some()
+            }
+            Op::Appends | Op::SetItems | Op::AddItems => {
+                marks.last().is_some_and(|&m| m >= 1 && fence <= depth)
+            }
+            Op::Stop => avail >= 1 || depth >= 1,
+            _ => true,
+        };
+        if !ok {
+            return false;
+        }
+        match op {
+            Op::Put | Op::BinPut | Op::LongBinPut | Op::Memoize => memo += 1,
+            Op::Pop => depth -= 1,
+            Op::Dup | Op::Get | Op::BinGet | Op::LongBinGet => depth += 1,
+            Op::Append | Op::Build | Op::Reduce | Op::NewObj | Op::StackGlobal | Op::Tuple2 => {
+                depth -= 1
+            }
+            Op::SetItem | Op::NewObjEx | Op::Tuple3 => depth -= 2,
+            Op::PopMark => depth = fence,
+            Op::Tuple | Op::List | Op::Dict | Op::FrozenSet | Op::Inst | Op::Obj => {
+                depth = fence + 1
+            }
+            Op::Appends | Op::SetItems | Op::AddItems => {
+                depth = marks.pop().unwrap_or(fence);
+            }
+            Op::Mark | Op::Tuple1 | Op::ReadonlyBuffer | Op::BinPersId | Op::Stop => {}
+            _ => depth += 1,
+        }
         i += 1;
         let rest = head.get(i..).unwrap_or(&[]);
         let line_len = || rest.iter().position(|&c| c == b'\n');
@@ -345,6 +401,13 @@ mod tests {
     #[test]
     fn stack_global_without_proto_looks_like_a_pickle() {
         assert!(looks_like_pickle(b"\x8c\x02os\x8c\x06system\x93)R."));
+    }
+
+    #[test]
+    fn bytes_that_would_underflow_the_stack_do_not_look_like_a_pickle() {
+        assert!(!looks_like_pickle(b"R\x00\x01\x02"));
+        assert!(!looks_like_pickle(b"NRKb"));
+        assert!(!looks_like_pickle(b"Ku\x10)"));
     }
 
     #[test]
