@@ -23,6 +23,8 @@ use crate::scanners::{IssueBuilder, Item, ScanCtx, Scanner};
 
 const FORMAT: &str = "safetensors";
 const SCANNER: &str = "modelscan.scanners.SafetensorsScan";
+/// Where the JSON header starts, after its 8-byte length.
+const HEADER_START: u64 = 8;
 
 /// The library refuses headers over 100 MB (`MAX_HEADER_SIZE` in `tensor.rs`).
 pub const MAX_HEADER_SIZE: u64 = 100_000_000;
@@ -462,7 +464,8 @@ fn validate_layout(
                          beyond the file (out-of-bounds read); careful readers refuse the \
                          file, so readers disagree on what it holds.",
                     )
-                    .offset(data_start.saturating_add(c.begin)),
+                    // The fault is in the header: its data would start outside the file.
+                    .offset(HEADER_START),
             );
             return Err(bad(reason));
         }

@@ -73,7 +73,7 @@ impl Scanner for GgufScanner {
                         &item.source,
                         &kv.key,
                         &text,
-                        Some(*data_offset),
+                        Some((*data_offset, b.as_slice())),
                         &[],
                     );
                 }

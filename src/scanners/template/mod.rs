@@ -121,6 +121,30 @@ impl Scanner for ChatTemplateScanner {
     }
 }
 
+/// The byte position in `raw` of position `lossy_pos` of `String::from_utf8_lossy(raw)`:
+/// every invalid sequence became one three-byte U+FFFD there. Never past the end of `raw`.
+pub fn raw_position(raw: &[u8], lossy_pos: usize) -> usize {
+    const REPLACEMENT_LEN: usize = '\u{FFFD}'.len_utf8();
+    let (mut lossy, mut pos) = (0usize, 0usize);
+    for chunk in raw.utf8_chunks() {
+        let valid = chunk.valid().len();
+        if lossy_pos < lossy.saturating_add(valid) {
+            return pos.saturating_add(lossy_pos - lossy).min(raw.len());
+        }
+        lossy = lossy.saturating_add(valid);
+        pos = pos.saturating_add(valid);
+        let invalid = chunk.invalid().len();
+        if invalid > 0 {
+            if lossy_pos < lossy.saturating_add(REPLACEMENT_LEN) {
+                return pos.min(raw.len());
+            }
+            lossy = lossy.saturating_add(REPLACEMENT_LEN);
+            pos = pos.saturating_add(invalid);
+        }
+    }
+    raw.len()
+}
+
 /// One chat template found in a config file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigTemplate<'a> {
@@ -174,8 +198,9 @@ pub fn templates_in_config(value: &serde_json::Value) -> Vec<ConfigTemplate<'_>>
     out
 }
 
-/// Analyses one template and reports what it found. `base_offset` is where the template's
-/// first byte is in the item (GGUF), so issue offsets point into the file.
+/// Analyses one template and reports what it found. `origin` is where the template's first
+/// byte is in the item and the raw bytes `text` was decoded from (GGUF), so issue offsets
+/// point at the right byte of the file even when invalid UTF-8 was replaced in `text`.
 #[allow(clippy::too_many_arguments)]
 pub fn scan_template(
     ctx: &mut ScanCtx<'_>,
@@ -184,7 +209,7 @@ pub fn scan_template(
     source: &Source,
     label: &str,
     text: &str,
-    base_offset: Option<u64>,
+    origin: Option<(u64, &[u8])>,
     known_vars: &[(String, String)],
 ) {
     if text.len() > MAX_TEMPLATE_BYTES {
@@ -227,8 +252,8 @@ pub fn scan_template(
             .severity(f.severity)
             .operator("jinja2", f.chain.clone())
             .description(description);
-        if let Some(base) = base_offset {
-            b = b.offset(base.saturating_add(f.pos as u64));
+        if let Some((base, raw)) = origin {
+            b = b.offset(base.saturating_add(raw_position(raw, f.pos) as u64));
         }
         ctx.issue(scanner, source, b);
     }
@@ -255,6 +280,21 @@ pub fn scan_template(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn raw_position_maps_back_over_replaced_bytes() {
+        let raw = b"\xff\xffab\xe2\x82c";
+        let lossy = String::from_utf8_lossy(raw);
+        assert_eq!(lossy, "\u{FFFD}\u{FFFD}ab\u{FFFD}c");
+        let at = |c: char| lossy.find(c).unwrap_or(usize::MAX);
+        assert_eq!(raw_position(raw, 0), 0);
+        assert_eq!(raw_position(raw, 3), 1);
+        assert_eq!(raw_position(raw, at('a')), 2);
+        assert_eq!(raw_position(raw, at('b')), 3);
+        assert_eq!(raw_position(raw, at('c')), 6);
+        assert_eq!(raw_position(raw, 1000), raw.len());
+        assert_eq!(raw_position(b"plain", 3), 3);
+    }
     use super::analysis::{Options, analyse};
     use super::*;
     use crate::findings::Severity;
