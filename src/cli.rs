@@ -144,7 +144,8 @@ pub struct ScanArgs {
     /// Print nothing but the report.
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
-    /// Leave sha256 hashes out of the report (skips reading large files a second time).
+    /// Leave sha256 hashes out of the json, jsonl and sarif reports (hashing reads every byte
+    /// of every file; the console report has no hashes and never computes them).
     #[arg(long = "no-hash")]
     pub no_hash: bool,
     /// Never show the progress bar (it is only shown on a terminal, and not when CI is set).

@@ -143,6 +143,20 @@ pub enum ReportFormat {
     Jsonl,
 }
 
+impl ReportFormat {
+    /// Whether this report shows sha256 hashes (the console report does not).
+    pub fn carries_hashes(self) -> bool {
+        !matches!(self, ReportFormat::Console)
+    }
+
+    /// Whether to hash every file and member: only for the reports that show hashes, unless
+    /// `--no-hash`. Hashing reads every byte of every file (a 2 GB checkpoint whose scan reads
+    /// a few hundred KB), so a console run does not pay for it.
+    pub fn wants_hashes(self, no_hash: bool) -> bool {
+        !no_hash && self.carries_hashes()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub scanners: BTreeMap<String, ScannerSettings>,
@@ -426,6 +440,17 @@ fn validate(raw: RawSettings, path: Option<&str>) -> Result<Settings, SettingsEr
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn hashes_only_for_reports_that_show_them_unless_asked() {
+        use ReportFormat::*;
+        assert!(!Console.wants_hashes(false));
+        assert!(!Console.wants_hashes(true));
+        for f in [Json, Sarif, Jsonl] {
+            assert!(f.wants_hashes(false));
+            assert!(!f.wants_hashes(true));
+        }
+    }
     use super::*;
 
     #[test]

@@ -145,3 +145,11 @@ fn json_snapshot() {
     let text = serde_json::to_string_pretty(&r).unwrap() + "\n";
     assert_snapshot("mixed.report.json", &text);
 }
+
+#[test]
+fn no_hash_leaves_the_files_list_empty() {
+    let (_dir, case) = report_cases::mixed();
+    let r = scan_json(&case, &["--no-hash"]).report;
+    assert_eq!(r["files"], serde_json::json!([]), "{r:#}");
+    assert_valid(&r);
+}
