@@ -72,6 +72,8 @@ pub enum ReportArg {
     Json,
     Custom,
     Sarif,
+    /// JSON Lines: one record per file, written as each file is done.
+    Jsonl,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -105,7 +107,7 @@ pub struct ScanArgs {
     /// Optional file name for output report
     #[arg(short = 'o', long = "output-file")]
     pub output_file: Option<PathBuf>,
-    /// Format of the output. Options are console, json, custom or sarif (default: console).
+    /// Format of the output. Options are console, json, custom, sarif or jsonl (default: console).
     #[arg(short = 'r', long = "reporting-format", value_enum)]
     pub reporting_format: Option<ReportArg>,
     /// Path to a settings file. Defaults to ./modelscan-settings.toml
@@ -124,8 +126,15 @@ pub struct ScanArgs {
     )]
     pub log: LogLevel,
     /// Path to the file or folder to scan
-    #[arg(short = 'p', long = "path")]
+    #[arg(short = 'p', long = "path", conflicts_with = "files_from")]
     pub path: Option<PathBuf>,
+    /// Scan the paths listed in FILE (`-` for standard input), one per line; each is a file to
+    /// scan or a folder to walk. Read as the scan goes, so the list may be any length.
+    #[arg(long = "files-from", value_name = "FILE")]
+    pub files_from: Option<PathBuf>,
+    /// With --files-from: paths are separated by NUL bytes (`find -print0`), not newlines.
+    #[arg(short = '0', long = "null")]
+    pub null: bool,
     /// Show the version and exit.
     #[arg(short = 'v', long = "version")]
     pub version: bool,

@@ -3,10 +3,12 @@
 
 use clap::{CommandFactory, Parser};
 use modelscan::cli::{self, Cli, ColorArg, Command, ReportArg, SeverityArg};
+use modelscan::engine::stream;
 use modelscan::findings::Severity;
-use modelscan::report::{self, console, exit_status, inspect, progress, rules_doc, sarif};
+use modelscan::report::{self, console, exit_status, inspect, jsonl, progress, rules_doc, sarif};
+use modelscan::scanners::Outcome;
 use modelscan::settings::{DEFAULT_SETTINGS_TOML, ReportFormat, Settings};
-use std::io::{IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -117,6 +119,7 @@ fn run_scan(a: cli::ScanArgs) -> ExitCode {
             ReportArg::Console => ReportFormat::Console,
             ReportArg::Json => ReportFormat::Json,
             ReportArg::Sarif => ReportFormat::Sarif,
+            ReportArg::Jsonl => ReportFormat::Jsonl,
             ReportArg::Custom => settings.report_format,
         };
     }
@@ -151,11 +154,21 @@ fn run_scan(a: cli::ScanArgs) -> ExitCode {
             println!("{notice}\n");
         }
     }
+    if a.null && a.files_from.is_none() {
+        return usage_error("-0/--null applies to a list given with --files-from");
+    }
+    if let Some(list) = a.files_from.as_deref() {
+        return scan_list(list, &a, &settings, output_file.as_deref());
+    }
     let Some(path) = a.path.as_deref() else {
         return usage_error("Command line must include a path");
     };
     if !path.exists() && std::fs::symlink_metadata(path).is_err() {
         return usage_error(&format!("Path '{}' does not exist.", path.display()));
+    }
+    if settings.report_format == ReportFormat::Jsonl {
+        let (_, work) = stream::walked_work(path);
+        return write_jsonl(work, &settings, output_file.as_deref());
     }
     let bar = progress::ProgressDisplay::new(progress::wanted(a.quiet || a.no_progress));
     let report =
@@ -163,7 +176,105 @@ fn run_scan(a: cli::ScanArgs) -> ExitCode {
             bar.on(event)
         });
     bar.finish();
-    let status = exit_status(&report);
+    emit(&report, &a, &settings, output_file.as_deref())
+}
+
+/// `--files-from`: the listed paths, read as the scan goes. JSON Lines records are written as
+/// they come; the other reports collect every file into one report.
+fn scan_list(
+    list: &Path,
+    a: &cli::ScanArgs,
+    settings: &Settings,
+    output: Option<&Path>,
+) -> ExitCode {
+    let reader: Box<dyn BufRead + Send> = if list == Path::new("-") {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
+    } else {
+        match std::fs::File::open(list) {
+            Ok(f) => Box::new(std::io::BufReader::new(f)),
+            Err(e) => {
+                return usage_error(&format!("cannot read the list '{}': {e}", list.display()));
+            }
+        }
+    };
+    let work = stream::list_reader(reader, a.null);
+    if settings.report_format == ReportFormat::Jsonl {
+        return write_jsonl(work, settings, output);
+    }
+    let mut all = Outcome::default();
+    stream::run(work, settings, &mut |done| {
+        for f in done.files {
+            all.issues.extend(f.outcome.issues);
+            all.errors.extend(f.outcome.errors);
+            all.skipped.extend(f.outcome.skipped);
+            all.scanned.extend(f.outcome.scanned);
+            all.imports.extend(f.outcome.imports);
+            all.hashes.extend(f.outcome.hashes);
+        }
+        all.errors.extend(done.other.errors);
+        all.skipped.extend(done.other.skipped);
+    });
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let report = report::Report::build(all, &list.to_string_lossy(), &cwd, settings);
+    emit(&report, a, settings, output)
+}
+
+/// Write one JSON Lines record per file to `output` (else standard output) as the scan goes.
+fn write_jsonl(
+    work: impl Iterator<Item = stream::Work> + Send,
+    settings: &Settings,
+    output: Option<&Path>,
+) -> ExitCode {
+    let sink: Box<dyn Write> = match output {
+        Some(p) => match std::fs::File::create(p) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                eprintln!("Error: cannot write {}: {e}", p.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => Box::new(std::io::stdout()),
+    };
+    let mut sink = std::io::BufWriter::new(sink);
+    let digest = jsonl::settings_digest(settings);
+    let mut tally = jsonl::Tally::default();
+    let mut write_failed: Option<std::io::Error> = None;
+    let mut last_flush = std::time::Instant::now();
+    stream::run(work, settings, &mut |done| {
+        for r in jsonl::records(done, settings, &digest, &mut tally) {
+            if write_failed.is_none() {
+                if let Err(e) = sink.write_all(jsonl::line(&r).as_bytes()) {
+                    write_failed = Some(e);
+                }
+            }
+        }
+        // Readers downstream (a pipe, `tail -f`) see records within a fraction of a second.
+        if last_flush.elapsed() > std::time::Duration::from_millis(200) {
+            if let Err(e) = sink.flush() {
+                write_failed.get_or_insert(e);
+            }
+            last_flush = std::time::Instant::now();
+        }
+    });
+    if let Err(e) = sink.flush() {
+        write_failed.get_or_insert(e);
+    }
+    if let Some(e) = write_failed {
+        eprintln!("Error: cannot write the records: {e}");
+        return ExitCode::from(2);
+    }
+    ExitCode::from(u8::try_from(tally.exit_status()).unwrap_or(2))
+}
+
+/// Render a finished report to standard output (and `-o`), and exit with its status.
+fn emit(
+    report: &report::Report,
+    a: &cli::ScanArgs,
+    settings: &Settings,
+    output_file: Option<&Path>,
+) -> ExitCode {
+    let machine = settings.report_format != ReportFormat::Console;
+    let status = exit_status(report);
     let text = match settings.report_format {
         ReportFormat::Console => {
             let color = match a.color {
@@ -173,21 +284,21 @@ fn run_scan(a: cli::ScanArgs) -> ExitCode {
                     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
                 }
             };
-            let mut t = console::render(&report, &console::ConsoleOptions { color });
+            let mut t = console::render(report, &console::ConsoleOptions { color });
             if settings.show_imports {
-                t.push_str(&console::imports(&report));
+                t.push_str(&console::imports(report));
             }
             t
         }
-        ReportFormat::Sarif => sarif::render(&report, std::env::current_dir().ok().as_deref()),
-        ReportFormat::Json | ReportFormat::Jsonl => report::json::render(&report),
+        ReportFormat::Sarif => sarif::render(report, std::env::current_dir().ok().as_deref()),
+        ReportFormat::Json | ReportFormat::Jsonl => report::json::render(report),
     };
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     if machine {
         let _ = out.write_all(b"\n");
     }
-    if let (Some(p), true) = (&output_file, machine) {
+    if let (Some(p), true) = (output_file, machine) {
         if let Err(e) = std::fs::write(p, text.as_bytes()) {
             eprintln!("Error: cannot write {}: {e}", p.display());
             return ExitCode::from(2);

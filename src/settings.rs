@@ -360,9 +360,10 @@ fn validate(raw: RawSettings, path: Option<&str>) -> Result<Settings, SettingsEr
         "modelscan.reports.ConsoleReport" | "console" => ReportFormat::Console,
         "modelscan.reports.JSONReport" | "json" => ReportFormat::Json,
         "sarif" => ReportFormat::Sarif,
+        "jsonl" => ReportFormat::Jsonl,
         other => {
             return Err(invalid(format!(
-                "`reporting.module` = \"{other}\": expected modelscan.reports.ConsoleReport, modelscan.reports.JSONReport, console, json or sarif"
+                "`reporting.module` = \"{other}\": expected modelscan.reports.ConsoleReport, modelscan.reports.JSONReport, console, json, sarif or jsonl"
             )));
         }
     };

@@ -8,6 +8,7 @@ pub mod blob;
 pub mod containers;
 pub mod detect;
 pub mod policy;
+pub mod stream;
 pub mod walk;
 pub mod zipdir;
 

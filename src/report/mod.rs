@@ -8,6 +8,7 @@ pub mod console;
 pub mod hashes;
 pub mod inspect;
 pub mod json;
+pub mod jsonl;
 pub mod progress;
 pub mod rules_doc;
 pub mod sanitize;
@@ -249,11 +250,20 @@ impl Report {
 /// was found (issues win: adding a broken file never turns 1 into 2 or 3), 2 when something
 /// could not be scanned, 3 when nothing was scanned, 0 otherwise.
 pub fn exit_status(r: &Report) -> i32 {
-    if r.raw_issues.iter().any(|i| i.severity >= r.fail_on) {
+    status_code(
+        r.raw_issues.iter().any(|i| i.severity >= r.fail_on),
+        !r.errors.is_empty(),
+        r.summary.scanned.total_scanned,
+    )
+}
+
+/// The table behind `exit_status` (and the JSON Lines run's status, `jsonl::Tally`).
+pub fn status_code(issues_at_fail_on: bool, errors: bool, scanned: usize) -> i32 {
+    if issues_at_fail_on {
         1
-    } else if !r.errors.is_empty() {
+    } else if errors {
         2
-    } else if r.summary.scanned.total_scanned == 0 {
+    } else if scanned == 0 {
         3
     } else {
         0

@@ -26,6 +26,7 @@ mod output_manners;
 mod report_cases;
 mod report_schema;
 mod sarif;
+mod scale_out;
 
 // Hostile input: fuzz regressions, limits, malformed fixtures, property tests.
 mod fuzz_regressions;

@@ -1,0 +1,398 @@
+//! Scanning a stream of inputs (`--files-from`, `-r jsonl`): the `-j` workers pull inputs from
+//! an iterator as they need them, and each input's results reach a sink on the calling thread
+//! as soon as it and every input before it are done. A list of millions of paths is never held
+//! in memory: the iterator is read lazily, and at most `WINDOW` finished inputs wait behind a
+//! slow one, so the output order is the input order whatever the scheduling.
+
+use super::walk::{self, WalkedFile};
+use crate::findings::{ErrorCategory, ScanErrorEntry, SkipEntry, Source};
+use crate::scanners::Outcome;
+use crate::settings::Settings;
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+/// Inputs finished ahead of the oldest unfinished one, at most (the reorder buffer).
+pub const WINDOW: u64 = 1024;
+
+/// One unit of work.
+#[derive(Debug)]
+pub enum Work {
+    /// A path as listed (`--files-from`): a file is scanned, a folder walked and each file in it
+    /// scanned. Sources are named after the path as written.
+    Listed(PathBuf),
+    /// One file found by an earlier walk (`-p FOLDER -r jsonl`).
+    Walked(WalkedFile),
+    /// Entries an earlier walk made that are not a file's scan (skipped symlinks, unreadable
+    /// folders), passed through in order.
+    WalkEntries {
+        skipped: Vec<SkipEntry>,
+        errors: Vec<ScanErrorEntry>,
+    },
+    /// The list itself could not be read; the run reports it and ends the list there.
+    ListError(String),
+}
+
+/// One top-level file's scan.
+#[derive(Debug)]
+pub struct FileDone {
+    /// The file (no members).
+    pub source: Source,
+    /// Its size on disk, if it could be read.
+    pub size: Option<u64>,
+    /// What the scan found, with the settings' severity overrides and suppressions applied.
+    pub outcome: Outcome,
+    pub started_at: chrono::DateTime<chrono::Local>,
+    pub duration: Duration,
+}
+
+/// Everything one unit of work produced, in the order of the input.
+#[derive(Debug, Default)]
+pub struct InputDone {
+    /// Position in the input (0-based).
+    pub seq: u64,
+    pub files: Vec<FileDone>,
+    /// Skips and errors that belong to no file's scan (walk entries, unreadable list).
+    pub other: Outcome,
+}
+
+/// Scan every input with `settings.jobs` workers and hand each result to `sink`, in input
+/// order, on the calling thread. Never panics: a panic while handling one input becomes an
+/// error for that input.
+pub fn run<I>(inputs: I, settings: &Settings, sink: &mut dyn FnMut(InputDone))
+where
+    I: Iterator<Item = Work> + Send,
+{
+    let jobs = settings.jobs.max(1);
+    let queue = Mutex::new(inputs.enumerate());
+    // (pulled, emitted): workers wait while `pulled - emitted >= WINDOW`.
+    let window = (Mutex::new((0u64, 0u64)), Condvar::new());
+    let (tx, rx) = mpsc::channel::<InputDone>();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            let tx = tx.clone();
+            let (queue, window) = (&queue, &window);
+            scope.spawn(move || {
+                loop {
+                    {
+                        let (lock, cvar) = window;
+                        let mut g = lock.lock().unwrap_or_else(|p| p.into_inner());
+                        while g.0.saturating_sub(g.1) >= WINDOW {
+                            g = cvar.wait(g).unwrap_or_else(|p| p.into_inner());
+                        }
+                        g.0 = g.0.saturating_add(1);
+                    }
+                    let next = queue.lock().unwrap_or_else(|p| p.into_inner()).next();
+                    let Some((seq, work)) = next else {
+                        break;
+                    };
+                    let seq = seq as u64;
+                    let done =
+                        std::panic::catch_unwind(AssertUnwindSafe(|| process(seq, work, settings)))
+                            .unwrap_or_else(|_| panicked(seq));
+                    if tx.send(done).is_err() {
+                        break;
+                    }
+                }
+                // Wake the others: the queue is empty or the receiver is gone.
+                window.1.notify_all();
+            });
+        }
+        drop(tx);
+        let mut pending: BTreeMap<u64, InputDone> = BTreeMap::new();
+        let mut next = 0u64;
+        for done in rx {
+            pending.insert(done.seq, done);
+            while let Some(d) = pending.remove(&next) {
+                sink(d);
+                next = next.saturating_add(1);
+                let (lock, cvar) = &window;
+                let mut g = lock.lock().unwrap_or_else(|p| p.into_inner());
+                g.1 = g.1.saturating_add(1);
+                cvar.notify_all();
+            }
+        }
+        // Inputs whose predecessor never arrived cannot exist (every pulled input sends one
+        // result), but never drop results silently.
+        for (_, d) in pending {
+            sink(d);
+        }
+    });
+}
+
+fn panicked(seq: u64) -> InputDone {
+    let mut other = Outcome::default();
+    other.errors.push(ScanErrorEntry {
+        category: ErrorCategory::InternalError,
+        description: "internal error while handling this input; it was not scanned".into(),
+        source: None,
+        scan_name: "ModelScan",
+    });
+    InputDone {
+        seq,
+        files: Vec::new(),
+        other,
+    }
+}
+
+fn process(seq: u64, work: Work, settings: &Settings) -> InputDone {
+    let mut done = InputDone {
+        seq,
+        ..InputDone::default()
+    };
+    match work {
+        Work::Walked(f) => done.files.push(scan_one(f.source, settings)),
+        Work::WalkEntries { skipped, errors } => {
+            done.other.skipped = skipped;
+            done.other.errors = errors;
+        }
+        Work::ListError(msg) => done.other.errors.push(ScanErrorEntry {
+            category: ErrorCategory::Io,
+            description: msg,
+            source: None,
+            scan_name: "ModelScan",
+        }),
+        Work::Listed(path) => {
+            let display = path.to_string_lossy().into_owned();
+            let is_dir = std::fs::metadata(&path).is_ok_and(|m| m.is_dir());
+            let walked = walk::walk(&path);
+            let prefix = |s: &mut Source| rebase(s, &display, is_dir);
+            for mut e in walked.skipped {
+                prefix(&mut e.source);
+                done.other.skipped.push(e);
+            }
+            for mut e in walked.errors {
+                if let Some(s) = e.source.as_mut() {
+                    prefix(s);
+                }
+                done.other.errors.push(e);
+            }
+            for mut f in walked.files {
+                prefix(&mut f.source);
+                done.files.push(scan_one(f.source, settings));
+            }
+        }
+    }
+    done
+}
+
+/// Name a walked source after the listed path: the path itself for a file, `path/relative`
+/// for a file inside a listed folder.
+fn rebase(source: &mut Source, listed: &str, is_dir: bool) {
+    source.relative = if is_dir {
+        format!("{}/{}", listed.trim_end_matches('/'), source.relative)
+    } else {
+        listed.to_string()
+    };
+}
+
+fn scan_one(source: Source, settings: &Settings) -> FileDone {
+    let started_at = chrono::Local::now();
+    let t = Instant::now();
+    let mut outcome = super::scan_file(&source, settings);
+    super::policy::apply(&mut outcome, settings);
+    FileDone {
+        size: std::fs::metadata(&source.absolute).ok().map(|m| m.len()),
+        source,
+        outcome,
+        started_at,
+        duration: t.elapsed(),
+    }
+}
+
+/// The paths of a `--files-from` list, read lazily: one per line (`\n` or `\r\n`), or one per
+/// NUL-terminated record with `nul`; empty entries are ignored; names are taken byte for byte
+/// (no trimming, no quoting). A read error ends the list with a `Work::ListError`.
+pub fn list_reader<R: BufRead + Send>(reader: R, nul: bool) -> impl Iterator<Item = Work> + Send {
+    let sep = if nul { b'\0' } else { b'\n' };
+    let mut failed = false;
+    reader
+        .split(sep)
+        .map_while(move |r| {
+            if failed {
+                return None;
+            }
+            Some(match r {
+                Ok(mut bytes) => {
+                    if !nul && bytes.last() == Some(&b'\r') {
+                        bytes.pop();
+                    }
+                    if bytes.is_empty() {
+                        None
+                    } else {
+                        Some(Work::Listed(path_from_bytes(bytes)))
+                    }
+                }
+                Err(e) => {
+                    failed = true;
+                    Some(Work::ListError(format!(
+                        "cannot read the list of paths: {e}"
+                    )))
+                }
+            })
+        })
+        .flatten()
+}
+
+#[cfg(unix)]
+fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
+    use std::os::unix::ffi::OsStringExt;
+    PathBuf::from(std::ffi::OsString::from_vec(bytes))
+}
+
+#[cfg(not(unix))]
+fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
+    PathBuf::from(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The work for `-p PATH` as a stream: the walk's own skips and errors first, then each file.
+pub fn walked_work(path: &Path) -> (PathBuf, impl Iterator<Item = Work> + Send) {
+    let walked = walk::walk(path);
+    let has_entries = !walked.skipped.is_empty() || !walked.errors.is_empty();
+    let head = has_entries.then_some(Work::WalkEntries {
+        skipped: walked.skipped,
+        errors: walked.errors,
+    });
+    let files = walked.files.into_iter().map(Work::Walked);
+    (walked.absolute_root, head.into_iter().chain(files))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(w: Vec<Work>) -> Vec<String> {
+        w.into_iter()
+            .map(|w| match w {
+                Work::Listed(p) => p.to_string_lossy().into_owned(),
+                Work::ListError(e) => format!("ERR {e}"),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn lists_are_split_on_newlines_or_nuls_without_trimming() {
+        let text = b"a.pkl\r\n\n spaced name.bin \nlast";
+        let got = listed(list_reader(&text[..], false).collect());
+        assert_eq!(got, ["a.pkl", " spaced name.bin ", "last"]);
+        let nul = b"with\nnewline.pkl\0\0b.pt\0";
+        let got = listed(list_reader(&nul[..], true).collect());
+        assert_eq!(got, ["with\nnewline.pkl", "b.pt"]);
+    }
+
+    struct Failing(u8);
+    impl std::io::Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0 == 0 {
+                return Err(std::io::Error::other("disk on fire"));
+            }
+            self.0 -= 1;
+            let line = b"x.pkl\n";
+            let n = line.len().min(buf.len());
+            buf[..n].copy_from_slice(&line[..n]);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_read_error_ends_the_list_with_an_error_entry() {
+        let r = std::io::BufReader::with_capacity(6, Failing(2));
+        let got = listed(list_reader(r, false).collect());
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(got[..2], ["x.pkl", "x.pkl"]);
+        assert!(got[2].starts_with("ERR cannot read the list of paths: disk on fire"));
+    }
+
+    #[test]
+    fn results_come_in_input_order_whatever_the_workers_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        for i in 0..200 {
+            let p = dir.path().join(format!("f{i:03}.pkl"));
+            // Some large-ish, some tiny, some missing: finishing order differs from input order.
+            if i % 7 != 3 {
+                let body = if i % 5 == 0 {
+                    let mut v = vec![0x80, 4, 0x95];
+                    v.extend_from_slice(&[0u8; 8]);
+                    v.extend(std::iter::repeat_n(0x4e, 20_000));
+                    v.push(0x2e);
+                    v
+                } else {
+                    b"N.".to_vec()
+                };
+                std::fs::write(&p, body).unwrap();
+            }
+            paths.push(p);
+        }
+        let mut settings = Settings::defaults();
+        settings.jobs = 4;
+        let mut seen = Vec::new();
+        run(
+            paths.clone().into_iter().map(Work::Listed),
+            &settings,
+            &mut |d| {
+                assert_eq!(d.files.len(), 1);
+                seen.push((d.seq, d.files[0].source.relative.clone()));
+            },
+        );
+        let want: Vec<(u64, String)> = paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i as u64, p.to_string_lossy().into_owned()))
+            .collect();
+        assert_eq!(seen, want);
+    }
+
+    #[test]
+    fn a_listed_folder_names_its_files_under_the_listed_path() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("m")).unwrap();
+        std::fs::write(dir.path().join("m/a.pkl"), b"N.").unwrap();
+        std::fs::write(dir.path().join("m/b.pkl"), b"N.").unwrap();
+        let listed = format!("{}/m/", dir.path().display());
+        let d = process(
+            7,
+            Work::Listed(PathBuf::from(&listed)),
+            &Settings::defaults(),
+        );
+        assert_eq!(d.seq, 7);
+        let names: Vec<_> = d.files.iter().map(|f| f.source.relative.clone()).collect();
+        let base = listed.trim_end_matches('/');
+        assert_eq!(names, [format!("{base}/a.pkl"), format!("{base}/b.pkl")]);
+        assert!(d.files.iter().all(|f| f.size == Some(2)));
+    }
+
+    #[test]
+    fn the_window_bounds_what_waits_behind_a_slow_input() {
+        // A sink that records how far ahead of the emitted position the input was pulled.
+        let settings = Settings {
+            jobs: 2,
+            ..Settings::defaults()
+        };
+        let pulled = std::sync::atomic::AtomicU64::new(0);
+        let max_ahead = std::sync::atomic::AtomicU64::new(0);
+        let emitted = std::sync::atomic::AtomicU64::new(0);
+        let n = WINDOW * 3;
+        let inputs = (0..n).map(|_| {
+            let p = pulled.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            let e = emitted.load(std::sync::atomic::Ordering::SeqCst);
+            max_ahead.fetch_max(p.saturating_sub(e), std::sync::atomic::Ordering::SeqCst);
+            Work::WalkEntries {
+                skipped: Vec::new(),
+                errors: Vec::new(),
+            }
+        });
+        let mut count = 0u64;
+        run(inputs, &settings, &mut |d| {
+            assert_eq!(d.seq, count);
+            count += 1;
+            emitted.store(count, std::sync::atomic::Ordering::SeqCst);
+        });
+        assert_eq!(count, n);
+        assert!(max_ahead.load(std::sync::atomic::Ordering::SeqCst) <= WINDOW);
+    }
+}
