@@ -385,3 +385,43 @@ fn record_hash(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob) {
     let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
     ctx.out.hashes.push((source.clone(), hex));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A protocol 4 pickle of one 1 MiB bytes object: the scan must read to its end.
+    fn big_pickle() -> Vec<u8> {
+        let n: u32 = 1 << 20;
+        let mut v = vec![0x80, 4, 0x8e];
+        v.extend_from_slice(&u64::from(n).to_le_bytes());
+        v.extend(std::iter::repeat_n(b'x', n as usize));
+        v.push(b'.');
+        v
+    }
+
+    #[test]
+    fn a_file_truncated_after_it_was_opened_is_an_error_not_clean() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.pkl");
+        std::fs::write(&path, big_pickle()).unwrap();
+        let blob = Blob::from_file(std::fs::File::open(&path).unwrap()).unwrap();
+        // Another process cuts the file while we hold it open.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(1000)
+            .unwrap();
+        let mut out = Outcome::default();
+        let source = Source::file("model.pkl".into(), path.clone());
+        scan_root(&mut out, source, blob, None, &Settings::defaults());
+        assert!(out.issues.is_empty(), "{:?}", out.issues);
+        assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+        let e = &out.errors[0];
+        assert!(e.description.contains("truncated while scanning"), "{e:?}");
+        policy::apply(&mut out, &Settings::defaults());
+        let report = Report::build(out, "model.pkl", dir.path(), &Settings::defaults());
+        assert_eq!(crate::report::exit_status(&report), 2);
+    }
+}
