@@ -173,6 +173,20 @@ fn max_nesting_depth_stops_a_deep_keras_config() {
 }
 
 #[test]
+fn max_nesting_depth_stops_a_deep_chat_template() {
+    let deep = format!("{}x{}", "{% if a %}".repeat(40), "{% endif %}".repeat(40));
+    let (_d, p) = write_temp("chat_template.jinja", deep.as_bytes());
+    assert_eq!(
+        scan_json(&p, &[]).code,
+        0,
+        "40 levels are within the default"
+    );
+    let run = scan_with_limits(&p, "max_nesting_depth = 20");
+    assert_limit_error(&run, "max_nesting_depth");
+    assert_eq!(run.code, 2);
+}
+
+#[test]
 fn max_in_memory_bytes_stops_a_compressed_zip_member() {
     let run = scan_with_limits(
         &fixture("zip/benign/model_in_zip.zip"),

@@ -40,6 +40,9 @@ pub struct Token {
 pub struct SyntaxError {
     pub pos: usize,
     pub message: String,
+    /// The template is not wrong but nests deeper than the configured limit
+    /// (`max_nesting_depth`).
+    pub depth_limit: bool,
 }
 
 impl SyntaxError {
@@ -47,6 +50,7 @@ impl SyntaxError {
         SyntaxError {
             pos,
             message: message.into(),
+            depth_limit: false,
         }
     }
 }

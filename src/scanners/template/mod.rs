@@ -257,7 +257,17 @@ pub fn scan_template(
         }
         ctx.issue(scanner, source, b);
     }
-    if let Some(e) = &result.syntax_error {
+    if let Some(e) = result.syntax_error.as_ref().filter(|e| e.depth_limit) {
+        ctx.error(
+            scan_name,
+            source,
+            ErrorCategory::LimitExceeded,
+            format!(
+                "max_nesting_depth: chat template `{label}` nests deeper than {} levels (at byte {}); it was only checked token by token",
+                opts.max_depth, e.pos
+            ),
+        );
+    } else if let Some(e) = &result.syntax_error {
         ctx.error(
             scan_name,
             source,

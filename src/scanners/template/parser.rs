@@ -343,10 +343,12 @@ impl Parser<'_> {
     fn enter(&mut self) -> PResult<()> {
         self.depth += 1;
         if self.depth > self.max_depth {
-            return self.err(format!(
-                "template nesting deeper than {} levels",
-                self.max_depth
-            ));
+            let mut e = SyntaxError::new(
+                self.pos(),
+                format!("template nesting deeper than {} levels", self.max_depth),
+            );
+            e.depth_limit = true;
+            return Err(e);
         }
         Ok(())
     }
