@@ -1051,12 +1051,21 @@ fn name_matches(pattern: &str, qualname: &str) -> bool {
 /// prefix of it (`find_class` walks attributes one by one), attribute walks read as submodule
 /// imports (`torch` + `hub.load` reaches `torch.hub`), private aliases of modules inside a
 /// qualname (`random` + `_os.system` reaches `os.system`), and private twins (`_io` as `io`).
+/// Dotted names are split into (module, attribute path) pairs at their first this-many dots
+/// only. Real qualified names have a handful of components; a hostile one can have thousands,
+/// and every split costs a copy of the name, so without a cap one import costs quadratic time.
+const MAX_SPLIT_COMPONENTS: usize = 16;
+
+/// Attribute walks through denylisted modules followed per name, at most (see below).
+const MAX_MODULE_WALKS: usize = 16;
+
 fn candidates(module: &str, qualname: &str) -> Vec<(String, String)> {
     let module = canonical_module(module);
     let comps: Vec<&str> = qualname.split('.').collect();
     let mut out: Vec<(String, String)> = Vec::new();
+    let mut seen: std::collections::HashSet<(String, String)> = std::collections::HashSet::new();
     let mut push = |m: String, q: String| {
-        if !out.iter().any(|(a, b)| *a == m && *b == q) {
+        if seen.insert((m.clone(), q.clone())) {
             out.push((m, q));
         }
     };
@@ -1066,9 +1075,10 @@ fn candidates(module: &str, qualname: &str) -> Vec<(String, String)> {
             modules.push(twin.to_string());
         }
     }
+    let splits = comps.len().min(MAX_SPLIT_COMPONENTS);
     for m in &modules {
         push(m.clone(), qualname.to_string());
-        for k in 1..comps.len() {
+        for k in 1..splits {
             let head = comps.get(..k).unwrap_or(&[]).join(".");
             let tail = comps.get(k..).unwrap_or(&[]).join(".");
             push(m.clone(), head.clone());
@@ -1076,13 +1086,19 @@ fn candidates(module: &str, qualname: &str) -> Vec<(String, String)> {
         }
     }
     // Attribute walks into another module: any component may be a module object imported
-    // by the one before it (`_os`, `os`, `sys`, `_sys`, `subprocess` ...).
+    // by the one before it (`_os`, `os`, `sys`, `_sys`, `subprocess` ...). Every component is
+    // looked at; the rest of the name is only built for the first few that are denylisted.
+    let mut walks = 0usize;
     for k in 0..comps.len().saturating_sub(1) {
         let Some(c) = comps.get(k) else { continue };
         let bare = canonical_module(c.trim_start_matches('_'));
-        let tail = comps.get(k + 1..).unwrap_or(&[]).join(".");
         if DENYLIST.iter().any(|(m, _, _, _)| module_matches(m, bare)) {
+            let tail = comps.get(k + 1..).unwrap_or(&[]).join(".");
             push(bare.to_string(), tail);
+            walks += 1;
+            if walks >= MAX_MODULE_WALKS {
+                break;
+            }
         }
     }
     out
@@ -1399,6 +1415,19 @@ pub fn is_nested_loader(module: &str, qualname: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_name_with_thousands_of_dots_gives_a_bounded_candidate_list() {
+        let long = format!("{}os.system", "x.".repeat(5000));
+        let c = candidates("builtins", &long);
+        // The whole name, 2 pairs per split of the first components, the module walks.
+        assert!(c.len() <= 1 + 2 * MAX_SPLIT_COMPONENTS + MAX_MODULE_WALKS, "{}", c.len());
+        // A denylisted module deep in the chain is still followed.
+        assert!(c.contains(&("os".to_string(), "system".to_string())));
+        let walks = format!("{}system", "os.".repeat(5000));
+        let c = candidates("builtins", &walks);
+        assert!(c.len() <= 1 + 2 * MAX_SPLIT_COMPONENTS + MAX_MODULE_WALKS, "{}", c.len());
+    }
     use super::*;
 
     fn s() -> Settings {
