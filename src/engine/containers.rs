@@ -122,10 +122,7 @@ fn guarded_decoder<'a>(
             lzma_rust2::LzmaReader::new_mem_limit(counted, 1 << 20, None)
                 .map_err(|e| ScanError::malformed("lzma", Some(0), e.to_string()))?,
         ),
-        Format::Zstd => Box::new(
-            ruzstd::decoding::StreamingDecoder::new(counted)
-                .map_err(|e| ScanError::malformed("zstd", Some(0), e.to_string()))?,
-        ),
+        Format::Zstd => Box::new(super::zstd::ZstdFrames::new(counted)),
         Format::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(counted)),
         _ => {
             return Err(ScanError::Unsupported(format!(
@@ -470,18 +467,7 @@ fn member_blob(ctx: &mut ScanCtx<'_>, blob: &Blob, e: &ZipEntry, child: &Source)
             let dec: Box<dyn Read> = match e.method {
                 8 | 9 => Box::new(flate2::read::DeflateDecoder::new(counted)),
                 12 => Box::new(bzip2::read::BzDecoder::new(counted)),
-                93 => match ruzstd::decoding::StreamingDecoder::new(counted) {
-                    Ok(d) => Box::new(d),
-                    Err(err) => {
-                        ctx.error(
-                            "ModelScan",
-                            child,
-                            ErrorCategory::Malformed,
-                            format!("zstd: {err}"),
-                        );
-                        return None;
-                    }
-                },
+                93 => Box::new(super::zstd::ZstdFrames::new(counted)),
                 _ => {
                     // APPNOTE 5.8.8: 2-byte version, 2-byte props size, props, raw LZMA.
                     let mut r = counted;
@@ -815,13 +801,13 @@ pub fn scan_7z(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob) {
                 "ModelScan",
                 source,
                 ErrorCategory::Malformed,
-                format!("7z: {e}"),
+                format!("7z: {}", sevenz_reason(&e.to_string())),
             );
             return;
         }
     };
     let cap = ctx.settings.limits.max_in_memory_bytes;
-    let mut members: Vec<(String, Result<Vec<u8>, String>)> = Vec::new();
+    let mut members: Vec<(String, Result<Vec<u8>, (ErrorCategory, String)>)> = Vec::new();
     let max = ctx.settings.limits.max_archive_members;
     let mut over_limit = false;
     let res = reader.for_each_entries(|entry, r| {
@@ -835,11 +821,20 @@ pub fn scan_7z(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob) {
         let mut v = Vec::new();
         let got = r.take(cap + 1).read_to_end(&mut v);
         let item = match got {
-            Ok(_) if v.len() as u64 > cap => {
-                Err("member larger than max_in_memory_bytes".to_string())
-            }
+            Ok(_) if v.len() as u64 > cap => Err((
+                ErrorCategory::LimitExceeded,
+                format!(
+                    "max_in_memory_bytes: the 7z member is larger than {cap} bytes; it was not scanned"
+                ),
+            )),
             Ok(_) => Ok(v),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err((
+                ErrorCategory::Malformed,
+                format!(
+                    "7z: the member could not be decompressed ({}); it was not scanned",
+                    sevenz_reason(&e.to_string())
+                ),
+            )),
         };
         members.push((entry.name().to_string(), item));
         Ok(true)
@@ -849,7 +844,7 @@ pub fn scan_7z(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob) {
         let child = source.child(name);
         match data {
             Ok(v) => ctx.scan_embedded(child, Blob::from_vec(v)),
-            Err(e) => ctx.error("ModelScan", &child, ErrorCategory::LimitExceeded, e),
+            Err((category, e)) => ctx.error("ModelScan", &child, category, e),
         }
     }
     if over_limit {
@@ -867,10 +862,27 @@ pub fn scan_7z(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob) {
             "ModelScan",
             source,
             ErrorCategory::Malformed,
-            format!("7z: {e}"),
+            format!("7z: {}", sevenz_reason(&e.to_string())),
         );
     }
     let _ = SkipCategory::BadZip;
+}
+
+/// The 7z library's error text, readable: its errors print as Rust variants
+/// (`Other("next header offset out of range")`, `ChecksumVerificationFailed`).
+fn sevenz_reason(text: &str) -> String {
+    let t = text.trim();
+    if let Some(inner) = t
+        .strip_prefix("Other(\"")
+        .and_then(|r| r.strip_suffix("\")"))
+    {
+        return inner.to_string();
+    }
+    match t {
+        "ChecksumVerificationFailed" => "CRC mismatch: the data is corrupt".into(),
+        "" => "unknown error".into(),
+        _ => t.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -128,7 +128,7 @@ pub fn sniff(head: &[u8], tail: &[u8], total_len: u64) -> Format {
     if is_safetensors(head, total_len) {
         return Format::Safetensors;
     }
-    if opcodes::looks_like_pickle(head) {
+    if opcodes::looks_like_pickle_of(head, total_len) {
         return Format::Pickle;
     }
     // joblib's own compressed formats: zlib streams and lzma-alone (".lzma") streams.

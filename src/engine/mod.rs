@@ -11,6 +11,7 @@ pub mod policy;
 pub mod stream;
 pub mod walk;
 pub mod zipdir;
+pub mod zstd;
 
 use crate::error::ScanError;
 use crate::findings::{ErrorCategory, ScanErrorEntry, SkipCategory, Source};

@@ -94,3 +94,46 @@ fn no_malformed_fixture_is_reported_clean() {
         failures.join("\n")
     );
 }
+
+/// The exact outcome of every malformed fixture (exit code, each error's category, source and
+/// description, each issue's rule and severity) in one snapshot, `malformed_outcomes.txt`: a
+/// change in how any parser reports broken input shows up in review.
+#[test]
+fn malformed_fixtures_give_their_exact_errors() {
+    let mut out = String::new();
+    let mut rows: Vec<Value> = manifest()
+        .into_iter()
+        .filter(|f| f["label"] == "malformed")
+        .collect();
+    rows.sort_by_key(|f| f["path"].as_str().unwrap_or("").to_string());
+    let root = fixtures().to_string_lossy().into_owned();
+    for f in &rows {
+        let rel = f["path"].as_str().unwrap_or("");
+        let run = scan_json(&fixtures().join(rel), &["--no-hash"]);
+        out.push_str(&format!("{rel}  exit {}\n", run.code));
+        for e in run.report["errors"].as_array().cloned().unwrap_or_default() {
+            out.push_str(&format!(
+                "  error {} [{}] {}\n",
+                e["category"].as_str().unwrap_or("?"),
+                e["source"].as_str().unwrap_or("-"),
+                e["description"]
+                    .as_str()
+                    .unwrap_or("")
+                    .replace(&root, "<fixtures>")
+            ));
+        }
+        for i in issues(&run.report) {
+            out.push_str(&format!(
+                "  issue {} {} [{}] {}\n",
+                i["severity"].as_str().unwrap_or("?"),
+                i["rule"].as_str().unwrap_or("?"),
+                i["source"].as_str().unwrap_or("-"),
+                i["description"]
+                    .as_str()
+                    .unwrap_or("")
+                    .replace(&root, "<fixtures>")
+            ));
+        }
+    }
+    crate::common::assert_snapshot("malformed_outcomes.txt", &out);
+}

@@ -228,16 +228,22 @@ impl Op {
 /// protocol, or (protocols 0/1, no PROTO) a run of valid text opcodes. Detection only; the VM
 /// decides whether the stream is really valid.
 pub fn looks_like_pickle(head: &[u8]) -> bool {
+    looks_like_pickle_of(head, u64::MAX)
+}
+
+/// `looks_like_pickle` when the item is known to be `total_len` bytes long: an operand that
+/// would run past the end of the item is not the start of a pickle.
+pub fn looks_like_pickle_of(head: &[u8], total_len: u64) -> bool {
     match head {
         [0x80, proto, next, ..] => *proto <= 5 && Op::from_byte(*next).is_some(),
         [0x80, proto] => *proto <= 5,
-        _ => looks_like_protocol0(head),
+        _ => looks_like_protocol0(head, total_len),
     }
 }
 
 /// A pickle without PROTO (protocols 0/1, or a hand-made stream the C unpickler still
 /// accepts): the first opcodes must all be valid with well-formed operands.
-fn looks_like_protocol0(head: &[u8]) -> bool {
+fn looks_like_protocol0(head: &[u8], total_len: u64) -> bool {
     let mut i = 0usize;
     let mut ops = 0;
     // Stack depth, marks and memo entries as the C unpickler would have them: random bytes
@@ -377,6 +383,14 @@ fn looks_like_protocol0(head: &[u8]) -> bool {
             }
             _ => {}
         }
+        if i > head.len() {
+            // A length operand jumps past what we have: past the end of the item, it is not a
+            // pickle; past the head of a larger item, it is only evidence after two sane
+            // opcodes (binary garbage often has one plausible opcode and a huge length).
+            if i as u64 > total_len || ops < 2 {
+                return false;
+            }
+        }
         ops += 1;
     }
     true
@@ -384,6 +398,25 @@ fn looks_like_protocol0(head: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_length_operand_past_the_end_is_not_a_pickle() {
+        // An HDF5 file whose signature was damaged: NEWFALSE, then BINUNICODE of ~168 MB.
+        let mut h5 = b"\x89XYZ\r\n\x1a\n".to_vec();
+        h5.resize(17_208, 0);
+        assert!(!looks_like_pickle_of(&h5, h5.len() as u64));
+        assert!(
+            !looks_like_pickle(&h5),
+            "one opcode then a jump is not enough"
+        );
+        // A protocol 1 pickle whose third opcode is a large string that runs past the head
+        // but not past the file still looks like one.
+        let mut p1 = b"(]q\x00T".to_vec();
+        p1.extend_from_slice(&100_000u32.to_le_bytes());
+        p1.extend_from_slice(&[b'a'; 1000]);
+        assert!(looks_like_pickle_of(&p1, 200_000));
+        assert!(!looks_like_pickle_of(&p1, p1.len() as u64));
+    }
     use super::*;
 
     #[test]

@@ -1421,12 +1421,20 @@ mod tests {
         let long = format!("{}os.system", "x.".repeat(5000));
         let c = candidates("builtins", &long);
         // The whole name, 2 pairs per split of the first components, the module walks.
-        assert!(c.len() <= 1 + 2 * MAX_SPLIT_COMPONENTS + MAX_MODULE_WALKS, "{}", c.len());
+        assert!(
+            c.len() <= 1 + 2 * MAX_SPLIT_COMPONENTS + MAX_MODULE_WALKS,
+            "{}",
+            c.len()
+        );
         // A denylisted module deep in the chain is still followed.
         assert!(c.contains(&("os".to_string(), "system".to_string())));
         let walks = format!("{}system", "os.".repeat(5000));
         let c = candidates("builtins", &walks);
-        assert!(c.len() <= 1 + 2 * MAX_SPLIT_COMPONENTS + MAX_MODULE_WALKS, "{}", c.len());
+        assert!(
+            c.len() <= 1 + 2 * MAX_SPLIT_COMPONENTS + MAX_MODULE_WALKS,
+            "{}",
+            c.len()
+        );
     }
     use super::*;
 
