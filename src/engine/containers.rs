@@ -791,6 +791,9 @@ fn scan_tar<R: Read>(ctx: &mut ScanCtx<'_>, source: &Source, r: R, whole: Option
     }
 }
 
+/// A 7z member's bytes, or why it could not be read.
+type MemberRead = Result<Vec<u8>, (ErrorCategory, String)>;
+
 /// 7z archives: each member decompressed into memory (capped) and scanned.
 pub fn scan_7z(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob) {
     let reader = sevenz_rust2::ArchiveReader::new(blob.reader(), sevenz_rust2::Password::empty());
@@ -807,7 +810,7 @@ pub fn scan_7z(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob) {
         }
     };
     let cap = ctx.settings.limits.max_in_memory_bytes;
-    let mut members: Vec<(String, Result<Vec<u8>, (ErrorCategory, String)>)> = Vec::new();
+    let mut members: Vec<(String, MemberRead)> = Vec::new();
     let max = ctx.settings.limits.max_archive_members;
     let mut over_limit = false;
     let res = reader.for_each_entries(|entry, r| {
