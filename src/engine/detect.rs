@@ -285,12 +285,17 @@ pub fn ends_with_eocd(tail: &[u8]) -> bool {
 
 /// Offset of the last end-of-central-directory record within `tail`.
 pub fn find_eocd(tail: &[u8]) -> Option<usize> {
-    if tail.len() < 22 {
-        return None;
+    // Where a record may start (it is 22 bytes long); searched backwards for its first byte,
+    // the whole signature compared only there (this runs on every file without a magic).
+    let starts = tail.get(..=tail.len().checked_sub(22)?)?;
+    let mut end = starts.len();
+    while let Some(at) = starts.get(..end)?.iter().rposition(|&b| b == b'P') {
+        if tail.get(at..at + 4) == Some(ZIP_EOCD) {
+            return Some(at);
+        }
+        end = at;
     }
-    (0..=tail.len() - 22)
-        .rev()
-        .find(|&i| tail.get(i..i + 4) == Some(ZIP_EOCD))
+    None
 }
 
 #[cfg(test)]
@@ -308,6 +313,32 @@ mod tests {
     fn protocol_2_pickle_is_detected_whatever_the_name() {
         let p = b"\x80\x02}q\x00.";
         assert_eq!(detect("notes.txt", p, p, p.len() as u64), Format::Pickle);
+    }
+
+    #[test]
+    fn eocd_search_finds_the_last_record_start() {
+        // Against the plain search: every start position, signatures overlapping the end.
+        let naive = |t: &[u8]| {
+            if t.len() < 22 {
+                return None;
+            }
+            (0..=t.len() - 22)
+                .rev()
+                .find(|&i| t.get(i..i + 4) == Some(ZIP_EOCD))
+        };
+        let mut t: Vec<u8> = Vec::new();
+        for k in 0..64u8 {
+            for len in 0..t.len() + 1 {
+                let s = t.get(..len).unwrap_or_default();
+                assert_eq!(find_eocd(s), naive(s), "len {len}");
+            }
+            match k % 5 {
+                0 => t.extend_from_slice(ZIP_EOCD),
+                1 => t.extend_from_slice(b"PK\x05"),
+                2 => t.push(b'P'),
+                _ => t.extend_from_slice(&[k; 7]),
+            }
+        }
     }
 
     #[test]

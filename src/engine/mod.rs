@@ -49,11 +49,7 @@ pub fn scan_with_progress(
     on_progress: &(dyn Fn(Progress<'_>) + Sync),
 ) -> Report {
     let walked = walk::walk(path);
-    let sizes: Vec<u64> = walked
-        .files
-        .iter()
-        .map(|f| std::fs::metadata(&f.source.absolute).map_or(0, |m| m.len()))
-        .collect();
+    let sizes: Vec<u64> = walked.files.iter().map(|f| f.size).collect();
     on_progress(Progress::Start {
         files: walked.files.len(),
         bytes: sizes.iter().sum(),
@@ -258,7 +254,13 @@ pub fn scan_blob(ctx: &mut ScanCtx<'_>, source: Source, blob: Blob) {
             return;
         }
     };
-    let tail = blob.tail(detect::TAIL_LEN).unwrap_or_default();
+    // A small file is all in `head` (nearly every pickle): its tail is there too.
+    let tail: std::borrow::Cow<'_, [u8]> = if head.len() as u64 == blob.len() {
+        let from = head.len().saturating_sub(detect::TAIL_LEN);
+        std::borrow::Cow::Borrowed(head.get(from..).unwrap_or_default())
+    } else {
+        std::borrow::Cow::Owned(blob.tail(detect::TAIL_LEN).unwrap_or_default())
+    };
     let format = detect::detect(source.leaf_name(), &head, &tail, blob.len());
     if source.members.is_empty() {
         record_hash(ctx, &source, &blob);

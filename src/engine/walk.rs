@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub struct WalkedFile {
     pub source: Source,
+    /// Size on disk (of the target, for a symlink) from the walk's own `stat`, so the engine
+    /// does not stat every file again; 0 when it could not be read.
+    pub size: u64,
 }
 
 #[derive(Debug, Default)]
@@ -49,7 +52,8 @@ fn normalize(p: &Path) -> PathBuf {
 pub fn walk(path: &Path) -> Walked {
     let abs = normalize(&absolute(path));
     let mut w = Walked::default();
-    if abs.is_dir() {
+    let meta = std::fs::metadata(&abs);
+    if meta.as_ref().is_ok_and(std::fs::Metadata::is_dir) {
         w.absolute_root = abs.clone();
         let canon_root = std::fs::canonicalize(&abs).unwrap_or_else(|_| abs.clone());
         let allowed = allowed_roots(&canon_root);
@@ -64,6 +68,7 @@ pub fn walk(path: &Path) -> Walked {
             .unwrap_or_default();
         w.files.push(WalkedFile {
             source: Source::file(name, abs),
+            size: meta.map_or(0, |m| m.len()),
         });
     }
     w
@@ -93,8 +98,12 @@ fn walk_dir(
     visited: &mut HashSet<PathBuf>,
     w: &mut Walked,
 ) {
-    let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+    // Sorted by name: the same order as by path (all share `dir`), without splitting every
+    // path into components at each comparison.
+    let mut entries: Vec<(std::ffi::OsString, PathBuf)> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok().map(|e| (e.file_name(), e.path())))
+            .collect(),
         Err(e) => {
             w.errors.push(ScanErrorEntry {
                 category: ErrorCategory::Io,
@@ -105,19 +114,22 @@ fn walk_dir(
             return;
         }
     };
-    entries.sort();
-    for p in entries {
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for (_, p) in entries {
         let Ok(meta) = std::fs::symlink_metadata(&p) else {
             continue;
         };
         let mut is_dir = meta.is_dir();
         let mut is_file = meta.is_file();
+        let mut size = meta.len();
         if meta.file_type().is_symlink() {
             let target = std::fs::canonicalize(&p);
             match target {
                 Ok(t) if allowed.iter().any(|a| t.starts_with(a)) => {
-                    is_dir = t.is_dir();
-                    is_file = t.is_file();
+                    let target_meta = std::fs::metadata(&t);
+                    is_dir = target_meta.as_ref().is_ok_and(std::fs::Metadata::is_dir);
+                    is_file = target_meta.as_ref().is_ok_and(std::fs::Metadata::is_file);
+                    size = target_meta.map_or(0, |m| m.len());
                     if is_dir && !visited.insert(t.clone()) {
                         continue;
                     }
@@ -150,6 +162,7 @@ fn walk_dir(
         } else if is_file {
             w.files.push(WalkedFile {
                 source: source_for(root, &p),
+                size,
             });
         }
     }

@@ -5,6 +5,7 @@
 //! (`policy.rs`) judges each import; this module turns what they found into report entries.
 
 pub mod disasm;
+mod memo;
 pub mod numpy;
 pub mod opcodes;
 pub mod policy;
@@ -46,6 +47,19 @@ impl Scanner for PickleScanner {
         let scanner = scanner_name_for(item.name());
         if !ctx.settings.scanner_enabled(scanner) {
             return Ok(());
+        }
+        // A small item was read whole for detection: walk those bytes, not the blob again.
+        if item.head.len() as u64 == item.blob.len() {
+            return scan_seekable(
+                scanner,
+                &item.source,
+                std::io::Cursor::new(item.head.as_slice()),
+                StreamKind::Multiple,
+                0,
+                Some(&item.blob),
+                ctx,
+            )
+            .map(|_| ());
         }
         scan_seekable(
             scanner,

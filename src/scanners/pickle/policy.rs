@@ -1306,35 +1306,165 @@ pub fn modelscan_floor(settings: &Settings, module: &str, name: &str) -> Option<
 }
 
 /// Judge `module` + `qualname` (dotted) after the CPython name resolution has been applied.
+///
+/// The verdict depends on the built-in tables and on three settings (`deny`, `unsafe_globals`,
+/// `allow`). The table-only part is the costly one (a walk of every candidate name against the
+/// denylist and the allowlists), so it is memoised per thread (`STATIC_CACHE`); the
+/// settings are applied afresh on every call, so a cached entry is right for any `Settings`.
 pub fn judge(settings: &Settings, module: &str, qualname: &str) -> Verdict {
+    let hit = STATIC_CACHE.try_with(|c| {
+        let c = c.try_borrow().ok()?;
+        let part = c.0.get(module)?.get(qualname)?;
+        Some(judge_with(settings, module, qualname, part))
+    });
+    if let Ok(Some(v)) = hit {
+        return v;
+    }
+    let part = StaticPart::compute(module, qualname);
+    let v = judge_with(settings, module, qualname, &part);
+    part.remember(module, qualname);
+    v
+}
+
+/// `judge` without the per-thread memo: every table is walked again. The reference the memo is
+/// tested against.
+#[cfg(test)]
+fn judge_uncached(settings: &Settings, module: &str, qualname: &str) -> Verdict {
+    judge_with(
+        settings,
+        module,
+        qualname,
+        &StaticPart::compute(module, qualname),
+    )
+}
+
+/// `judge`, given the table-only facts about `(module, qualname)`.
+fn judge_with(settings: &Settings, module: &str, qualname: &str, part: &StaticPart) -> Verdict {
     let canon = canonical_module(module);
-    let mut danger = deny_lookup(settings, module, qualname);
-    for (m, n) in [(module, qualname), (canon, qualname)] {
-        if let Some(sev) = modelscan_floor(settings, m, n) {
+    // With no settings deny entries, the deny walk is the built-in denylist's alone; otherwise
+    // both are walked together (the first entry of the highest severity wins, in walk order).
+    let mut danger = if settings.deny.is_empty() {
+        part.deny.clone()
+    } else {
+        deny_lookup(settings, module, qualname)
+    };
+    let floor_module = modelscan_floor(settings, module, qualname);
+    // Same lookup when the module is its own canonical name: no need to do it twice.
+    let floor_canon = if canon == module {
+        floor_module
+    } else {
+        modelscan_floor(settings, canon, qualname)
+    };
+    for (m, f) in [(module, floor_module), (canon, floor_canon)] {
+        if let Some(sev) = f {
             if danger.as_ref().is_none_or(|(s, _)| sev > *s) {
-                danger = Some((sev, format!("{m}.{n} is in the unsafe_globals table")));
+                danger = Some((
+                    sev,
+                    format!("{m}.{qualname} is in the unsafe_globals table"),
+                ));
             }
         }
     }
-    if allowed_by_settings(settings, canon, qualname) && danger.is_none() {
+    let allowed = allowed_by_settings(settings, canon, qualname);
+    if allowed && danger.is_none() {
         return Verdict::Safe;
     }
     // An exact allowlist entry (types.SimpleNamespace) wins over a module-wide deny entry
     // (types.*), never over one that names it.
-    let exact_allow = ALLOW_EXACT
-        .iter()
-        .any(|(m, n, _)| *m == canon && !n.contains('*') && *n == qualname);
-    let floor = modelscan_floor(settings, module, qualname)
-        .or_else(|| modelscan_floor(settings, canon, qualname));
-    if exact_allow && !denied_by_name(module, qualname) && floor.is_none() {
+    let floor = floor_module.or(floor_canon);
+    if part.exact_allow_not_named && floor.is_none() {
         return Verdict::Safe;
     }
     if let Some((severity, reason)) = danger {
         return Verdict::Dangerous { severity, reason };
     }
-    if allowed_by_settings(settings, canon, qualname) {
+    if allowed {
         return Verdict::Safe;
     }
+    part.rest.clone()
+}
+
+/// What the built-in tables alone say about one `(module, qualname)`: everything `judge` needs
+/// that does not depend on the settings.
+#[derive(Debug, Clone)]
+struct StaticPart {
+    /// The worst built-in denylist match over every candidate name (`deny_lookup` without
+    /// settings deny entries).
+    deny: Option<(Severity, String)>,
+    /// An exact allowlist entry names it and no deny entry names it (module-wide ones aside).
+    exact_allow_not_named: bool,
+    /// The verdict when neither the denylists nor the settings decided.
+    rest: Verdict,
+}
+
+/// Most `(module, qualname)` pairs remembered per thread; past it, verdicts are computed
+/// without being stored, so a file with millions of distinct names costs no more memory.
+const STATIC_CACHE_MAX: usize = 4096;
+
+/// module -> qualname -> table-only facts, per thread (no lock on the scanning threads).
+type StaticCache =
+    std::collections::HashMap<Box<str>, std::collections::HashMap<Box<str>, StaticPart>>;
+
+thread_local! {
+    static STATIC_CACHE: std::cell::RefCell<(StaticCache, usize)> =
+        std::cell::RefCell::new((StaticCache::new(), 0));
+}
+
+impl StaticPart {
+    fn compute(module: &str, qualname: &str) -> StaticPart {
+        let canon = canonical_module(module);
+        let deny = deny_lookup_static(module, qualname);
+        let exact_allow = ALLOW_EXACT
+            .iter()
+            .any(|(m, n, _)| *m == canon && !n.contains('*') && *n == qualname);
+        let exact_allow_not_named = exact_allow && !denied_by_name(module, qualname);
+        StaticPart {
+            deny,
+            exact_allow_not_named,
+            rest: rest_verdict(module, qualname),
+        }
+    }
+
+    /// Store these facts for later calls on this thread, while there is room.
+    fn remember(self, module: &str, qualname: &str) {
+        let _ = STATIC_CACHE.try_with(|c| {
+            if let Ok(mut c) = c.try_borrow_mut() {
+                if c.1 < STATIC_CACHE_MAX {
+                    c.1 += 1;
+                    c.0.entry(Box::from(module))
+                        .or_default()
+                        .insert(Box::from(qualname), self);
+                }
+            }
+        });
+    }
+}
+
+/// The built-in denylist's part of `deny_lookup`.
+fn deny_lookup_static(module: &str, qualname: &str) -> Option<(Severity, String)> {
+    let mut worst: Option<(Severity, String)> = None;
+    for (m, q) in candidates(module, qualname) {
+        for (pm, pn, sev, why) in DENYLIST {
+            if module_matches(pm, &m)
+                && name_matches(pn, &q)
+                && worst.as_ref().is_none_or(|(w, _)| *sev > *w)
+            {
+                let target = if *pn == "*" {
+                    format!("module {pm}")
+                } else {
+                    format!("{pm}.{pn}")
+                };
+                worst = Some((*sev, format!("{target} {why}")));
+            }
+        }
+    }
+    worst
+}
+
+/// The end of `judge`, when neither a deny entry, the settings, nor an exact allowlist entry
+/// decided: allowlist patterns, TorchScript classes, dunder walks, the allowlist profiles.
+fn rest_verdict(module: &str, qualname: &str) -> Verdict {
+    let canon = canonical_module(module);
     if ALLOW_EXACT
         .iter()
         .any(|(m, n, _)| *m == canon && allow_name_matches(n, qualname))
@@ -1559,6 +1689,126 @@ mod tests {
             sev(&judge(&s(), "mypackage", "thing.__globals__")),
             Some(Severity::Critical)
         );
+    }
+
+    /// `judge` as it was written before the table-only part was memoised: the reference the
+    /// memoised `judge` must agree with.
+    fn judge_reference(settings: &Settings, module: &str, qualname: &str) -> Verdict {
+        let canon = canonical_module(module);
+        let mut danger = deny_lookup(settings, module, qualname);
+        for (m, n) in [(module, qualname), (canon, qualname)] {
+            if let Some(sev) = modelscan_floor(settings, m, n) {
+                if danger.as_ref().is_none_or(|(s, _)| sev > *s) {
+                    danger = Some((sev, format!("{m}.{n} is in the unsafe_globals table")));
+                }
+            }
+        }
+        if allowed_by_settings(settings, canon, qualname) && danger.is_none() {
+            return Verdict::Safe;
+        }
+        let exact_allow = ALLOW_EXACT
+            .iter()
+            .any(|(m, n, _)| *m == canon && !n.contains('*') && *n == qualname);
+        let floor = modelscan_floor(settings, module, qualname)
+            .or_else(|| modelscan_floor(settings, canon, qualname));
+        if exact_allow && !denied_by_name(module, qualname) && floor.is_none() {
+            return Verdict::Safe;
+        }
+        if let Some((severity, reason)) = danger {
+            return Verdict::Dangerous { severity, reason };
+        }
+        if allowed_by_settings(settings, canon, qualname) {
+            return Verdict::Safe;
+        }
+        rest_verdict(module, qualname)
+    }
+
+    /// Every name the tables know, in the forms a pickle can write them: as listed, with a
+    /// sample name for module-wide entries, dotted walks, submodules, aliases, private twins.
+    fn table_names() -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut add = |m: &str, n: &str| {
+            let n = n.replace('*', "x");
+            for (m2, n2) in [
+                (m.to_string(), n.clone()),
+                (format!("{m}.sub"), n.clone()),
+                (format!("_{m}"), n.clone()),
+                (m.to_string(), format!("{n}.attr")),
+                (m.to_string(), format!("Cls.{n}")),
+                (m.to_string(), format!("{n}.__globals__")),
+                ("random".to_string(), format!("_{m}.{n}")),
+            ] {
+                out.push((m2, n2));
+            }
+        };
+        for (m, n, _, _) in DENYLIST {
+            add(m, n);
+        }
+        for (m, n, _) in ALLOW_EXACT {
+            add(m, n);
+        }
+        for (m, _) in ALLOW_LIBRARY_PREFIXES {
+            for n in ["Model", "_reconstruct", "newObj", "helper", "float64"] {
+                add(m, n);
+            }
+        }
+        for n in TORCH_DTYPES {
+            add("torch", n);
+        }
+        for (from, to) in NAME_MAPPING {
+            add(from.0, from.1);
+            add(to.0, to.1);
+        }
+        for (from, to) in IMPORT_MAPPING {
+            add(from, "thing");
+            add(to, "Thing");
+        }
+        for m in [
+            "posix",
+            "nt",
+            "__builtin__",
+            "__builtins__",
+            "posixpath",
+            "ntpath",
+            "__torch__.model",
+            "__main__",
+            "pkg.__init__",
+            "mypackage",
+            "",
+        ] {
+            add(m, "system");
+            add(m, "Net");
+        }
+        add("", "");
+        out
+    }
+
+    #[test]
+    fn memoised_verdicts_match_the_reference_for_every_table_name() {
+        let defaults = s();
+        let mut strict = s();
+        strict.strict = true;
+        let custom = Settings::from_toml_str(
+            "[pickle]\nallow = [\"mypackage.make\", \"numpy.*\", \"os.system\", \"collections.OrderedDict\"]\n\
+             [pickle.deny]\n\"otherpkg.*\" = \"HIGH\"\n\"collections.OrderedDict\" = \"LOW\"\n\
+             \"torch.load\" = \"MEDIUM\"\n\"sklearn.*\" = \"CRITICAL\"\n",
+            Some("t"),
+        )
+        .unwrap();
+        let mut no_table = s();
+        no_table.unsafe_globals.clear();
+        let names = table_names();
+        assert!(names.len() > 1000);
+        for settings in [&defaults, &strict, &custom, &no_table] {
+            // Twice: the first call fills the memo, the second reads it.
+            for _ in 0..2 {
+                for (m, n) in &names {
+                    let want = judge_reference(settings, m, n);
+                    assert_eq!(judge(settings, m, n), want, "{m} / {n}");
+                    assert_eq!(judge_uncached(settings, m, n), want, "{m} / {n}");
+                }
+            }
+        }
     }
 
     #[test]

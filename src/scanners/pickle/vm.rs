@@ -11,6 +11,7 @@
 //! `VmFinding`s for the scanner (`mod.rs`) to report; a parse error stops the walk but keeps
 //! every finding made before it.
 
+use super::memo::Memo;
 use super::opcodes::Op;
 use super::policy::{self, Verdict};
 use crate::findings::{ImportRecord, Severity};
@@ -26,6 +27,10 @@ const MAX_ITEMS: usize = 256;
 const MAX_NODES: usize = 4_000_000;
 /// Longest text line (protocol 0 operands) kept.
 const MAX_LINE: usize = 1 << 20;
+/// Read buffer of the VM's input.
+const INPUT_BUFFER: usize = 64 * 1024;
+/// Up to this many imports, `find_import` scans them instead of hashing.
+const LINEAR_IMPORTS: usize = 16;
 /// The magic number that starts a legacy (non-zip) `torch.save` file.
 pub const TORCH_LEGACY_MAGIC: i128 = 0x1950a86a20f9469cfc6c;
 
@@ -109,7 +114,7 @@ enum Node {
 struct State {
     stack: Vec<V>,
     marks: Vec<usize>,
-    memo: HashMap<u64, V>,
+    memo: Memo<V>,
     nodes: Vec<Node>,
     proto: u8,
     saw_proto: bool,
@@ -118,10 +123,11 @@ struct State {
 
 impl State {
     fn new() -> State {
+        // Sized for a typical model pickle, so that the first opcodes do not regrow them.
         State {
-            stack: Vec::new(),
-            marks: Vec::new(),
-            memo: HashMap::new(),
+            stack: Vec::with_capacity(32),
+            marks: Vec::with_capacity(8),
+            memo: Memo::with_capacity(64),
             nodes: Vec::new(),
             proto: 0,
             saw_proto: false,
@@ -150,7 +156,7 @@ pub struct Input<R: Read> {
 impl<R: Read> Input<R> {
     pub fn new(r: R) -> Input<R> {
         Input {
-            r: BufReader::with_capacity(64 * 1024, r),
+            r: BufReader::with_capacity(INPUT_BUFFER, r),
             pos: 0,
             seek: None,
         }
@@ -243,6 +249,28 @@ impl<R: Read> Input<R> {
         }
     }
 
+    /// `payload`, with the kept bytes turned into a value by `make`: straight from the read
+    /// buffer when they are all in it (nearly always), with no intermediate vector.
+    fn payload_map<T>(
+        &mut self,
+        n: u64,
+        keep: u64,
+        make: impl FnOnce(&[u8]) -> T,
+    ) -> Result<Option<T>, String> {
+        if n <= keep {
+            if let Some(src) = usize::try_from(n)
+                .ok()
+                .and_then(|k| self.r.buffer().get(..k))
+            {
+                let (v, k) = (make(src), src.len());
+                self.r.consume(k);
+                self.pos += n;
+                return Ok(Some(v));
+            }
+        }
+        Ok(self.payload(n, keep)?.map(|d| make(&d)))
+    }
+
     /// A text line without its newline; None content when longer than `MAX_LINE`.
     fn line(&mut self, what: &str) -> Result<Option<Vec<u8>>, String> {
         let mut out = Vec::new();
@@ -283,7 +311,15 @@ impl<R: Read + std::io::Seek> Input<R> {
         let start = r.stream_position()?;
         let end = r.seek(SeekFrom::End(0))?;
         r.seek(SeekFrom::Start(start))?;
-        let mut input = Input::new(r);
+        // No bigger buffer than the stream (plus the read that sees its end): most pickles
+        // are a few KB, and a 64 KiB buffer per file costs more than walking them.
+        let len = end.saturating_sub(start).saturating_add(1);
+        let cap = usize::try_from(len).map_or(INPUT_BUFFER, |l| l.min(INPUT_BUFFER));
+        let mut input = Input {
+            r: BufReader::with_capacity(cap, r),
+            pos: 0,
+            seek: None,
+        };
         input.seek = Some((end.saturating_sub(start), |r, d| r.seek_relative(d)));
         Ok(input)
     }
@@ -331,6 +367,10 @@ pub struct Vm<'a> {
     settings: &'a Settings,
     budget: &'a mut Budget,
     out: VmOutcome,
+    /// The imports so far (moved to `out.imports` at the end): shared, so that a call can hold
+    /// its callee's import while it reports findings without copying its strings.
+    imports: Vec<Rc<Import>>,
+    /// (module, name) as written -> import id; searched only past `LINEAR_IMPORTS` imports.
     import_index: HashMap<(String, String), u32>,
     reported: HashSet<(&'static str, String, String)>,
     /// `builtins.getattr` was imported: its finding waits until we see how it is used.
@@ -372,6 +412,7 @@ impl<'a> Vm<'a> {
             settings,
             budget,
             out: VmOutcome::default(),
+            imports: Vec::new(),
             import_index: HashMap::new(),
             reported: HashSet::new(),
             getattr_pending: None,
@@ -439,6 +480,10 @@ impl<'a> Vm<'a> {
             self.flush_getattr();
         }
         self.out.bytes_read = input.position();
+        self.out.imports = std::mem::take(&mut self.imports)
+            .into_iter()
+            .map(|i| Rc::try_unwrap(i).unwrap_or_else(|i| (*i).clone()))
+            .collect();
         self.out
     }
 
@@ -594,13 +639,19 @@ impl<'a> Vm<'a> {
     }
 
     fn pop_mark(&self, st: &mut State) -> R<Vec<V>> {
+        let mark = self.pop_mark_at(st)?;
+        Ok(st.stack.split_off(mark))
+    }
+
+    /// Pops the last mark and returns where the items above it start.
+    fn pop_mark_at(&self, st: &mut State) -> R<usize> {
         let Some(mark) = st.marks.pop() else {
             return parse("could not find MARK");
         };
         if mark > st.stack.len() {
             return parse("could not find MARK");
         }
-        Ok(st.stack.split_off(mark))
+        Ok(mark)
     }
 
     fn top(&self, st: &State) -> R<V> {
@@ -621,16 +672,9 @@ impl<'a> Vm<'a> {
         V::Node((st.nodes.len() - 1) as u32)
     }
 
-    fn bytes_value(&self, data: Option<Vec<u8>>, end: u64, len: u64) -> V {
-        match data {
-            Some(d) => V::Bytes(Rc::from(d.into_boxed_slice())),
-            None => V::Big(end.saturating_sub(len), len),
-        }
-    }
-
     fn str_value(&self, data: Option<Vec<u8>>, end: u64, len: u64) -> V {
         match data {
-            Some(d) => V::Str(Rc::from(String::from_utf8_lossy(&d).as_ref())),
+            Some(d) => V::Str(str_rc(&d)),
             None => V::Big(end.saturating_sub(len), len),
         }
     }
@@ -799,8 +843,11 @@ impl<'a> Vm<'a> {
                     Op::BinUnicode => u64::from(u32::from_le_bytes(input.array::<4>()?)),
                     _ => u64::from_le_bytes(input.array::<8>()?),
                 };
-                let data = input.payload(n, keep)?;
-                let v = self.str_value(data, input.position(), n);
+                let data = input.payload_map(n, keep, str_rc)?;
+                let v = match data {
+                    Some(s) => V::Str(s),
+                    None => V::Big(input.position().saturating_sub(n), n),
+                };
                 st.stack.push(v);
             }
             Op::ShortBinBytes | Op::BinBytes | Op::BinBytes8 | Op::ByteArray8 => {
@@ -809,8 +856,11 @@ impl<'a> Vm<'a> {
                     Op::BinBytes => u64::from(u32::from_le_bytes(input.array::<4>()?)),
                     _ => u64::from_le_bytes(input.array::<8>()?),
                 };
-                let data = input.payload(n, keep)?;
-                let v = self.bytes_value(data, input.position(), n);
+                let data = input.payload_map(n, keep, |b| Rc::<[u8]>::from(b))?;
+                let v = match data {
+                    Some(b) => V::Bytes(b),
+                    None => V::Big(input.position().saturating_sub(n), n),
+                };
                 st.stack.push(v);
             }
             Op::NextBuffer => st.stack.push(V::Buffer),
@@ -819,8 +869,10 @@ impl<'a> Vm<'a> {
             }
             Op::EmptyTuple => st.stack.push(V::Tuple(Rc::from(Vec::new()))),
             Op::Tuple => {
-                let items = self.pop_mark(st)?;
-                st.stack.push(V::Tuple(Rc::from(cap_items(items))));
+                // Straight from the stack into the tuple (one allocation), capped.
+                let mark = self.pop_mark_at(st)?;
+                let items: Rc<[V]> = st.stack.drain(mark..).take(MAX_ITEMS).collect();
+                st.stack.push(V::Tuple(items));
             }
             Op::Tuple1 | Op::Tuple2 | Op::Tuple3 => {
                 let n = match op {
@@ -831,8 +883,8 @@ impl<'a> Vm<'a> {
                 if st.stack.len() < st.fence() + n {
                     return parse("unpickling stack underflow");
                 }
-                let items = st.stack.split_off(st.stack.len() - n);
-                st.stack.push(V::Tuple(Rc::from(items)));
+                let items: Rc<[V]> = st.stack.drain(st.stack.len() - n..).collect();
+                st.stack.push(V::Tuple(items));
             }
             Op::EmptyList => {
                 let v = self.new_node(st, Node::List(Vec::new()));
@@ -1098,7 +1150,7 @@ impl<'a> Vm<'a> {
     }
 
     fn memo_get(&mut self, st: &mut State, idx: u64) -> R<()> {
-        match st.memo.get(&idx) {
+        match st.memo.get(idx) {
             Some(v) => {
                 let v = v.clone();
                 st.stack.push(v);
@@ -1108,17 +1160,35 @@ impl<'a> Vm<'a> {
         }
     }
 
+    /// The id of the import of `module.name` (as written) seen before, if any. A file has a
+    /// handful of imports: a scan of them costs less than building the map's key.
+    fn find_import(&self, module: &str, name: &str) -> Option<u32> {
+        if self.imports.len() <= LINEAR_IMPORTS {
+            return self
+                .imports
+                .iter()
+                .position(|i| i.module == module && i.name == name)
+                .map(|k| k as u32);
+        }
+        self.import_index
+            .get(&(module.to_string(), name.to_string()))
+            .copied()
+    }
+
     fn import(&mut self, module: &str, name: &str, proto: u8, offset: u64) -> u32 {
-        let key = (module.to_string(), name.to_string());
-        if let Some(&id) = self.import_index.get(&key) {
+        if let Some(id) = self.find_import(module, name) {
             return id;
         }
+        let key = (module.to_string(), name.to_string());
         let (rm, rn) = policy::resolve(module, name, proto);
         let verdict = policy::judge(self.settings, &rm, &rn);
-        let display = if (rm.as_str(), rn.as_str()) != (module, name) {
-            format!("{module}.{name} (loaded as {rm}.{rn})")
-        } else {
-            format!("{module}.{name}")
+        // How the import is named in findings; only built when there is one.
+        let display = || {
+            if (rm.as_str(), rn.as_str()) != (module, name) {
+                format!("{module}.{name} (loaded as {rm}.{rn})")
+            } else {
+                format!("{module}.{name}")
+            }
         };
         match &verdict {
             // `getattr(<imported global>, '<constant>')` is an import of `global.constant` in
@@ -1133,7 +1203,7 @@ impl<'a> Vm<'a> {
                     module: module.to_string(),
                     operator: name.to_string(),
                     description: None,
-                    why: format!("{display}: {reason}"),
+                    why: format!("{}: {reason}", display()),
                     offset,
                 });
             }
@@ -1150,7 +1220,7 @@ impl<'a> Vm<'a> {
                     *severity,
                     module,
                     name,
-                    format!("{display}: {reason}"),
+                    format!("{}: {reason}", display()),
                     offset,
                 );
             }
@@ -1160,8 +1230,9 @@ impl<'a> Vm<'a> {
                 module,
                 name,
                 format!(
-                    "{display} is a standard-library name outside the allowlist; no benign model \
-                     needs it, and unlisted standard-library callables are how denylists are bypassed"
+                    "{} is a standard-library name outside the allowlist; no benign model \
+                     needs it, and unlisted standard-library callables are how denylists are bypassed",
+                    display()
                 ),
                 offset,
             ),
@@ -1170,20 +1241,20 @@ impl<'a> Vm<'a> {
                 Severity::Medium,
                 module,
                 name,
-                format!("{display} is not on the allowlist (strict mode)"),
+                format!("{} is not on the allowlist (strict mode)", display()),
                 offset,
             ),
             _ => {}
         }
-        let id = self.out.imports.len() as u32;
-        self.out.imports.push(Import {
+        let id = self.imports.len() as u32;
+        self.imports.push(Rc::new(Import {
             module: module.to_string(),
             name: name.to_string(),
             resolved_module: rm,
             resolved_name: rn,
             verdict,
             offset,
-        });
+        }));
         self.import_index.insert(key, id);
         id
     }
@@ -1225,9 +1296,17 @@ impl<'a> Vm<'a> {
         TopSummary { kind, len }
     }
 
+    /// `import_of`, as a handle that outlives borrows of `self`.
+    fn import_rc(&self, v: &V) -> Option<Rc<Import>> {
+        match v {
+            V::Global(id) => self.imports.get(*id as usize).cloned(),
+            _ => None,
+        }
+    }
+
     fn import_of(&self, v: &V) -> Option<&Import> {
         match v {
-            V::Global(id) => self.out.imports.get(*id as usize),
+            V::Global(id) => self.imports.get(*id as usize).map(|i| &**i),
             _ => None,
         }
     }
@@ -1262,7 +1341,7 @@ impl<'a> Vm<'a> {
     }
 
     fn call(&mut self, st: &mut State, kind: CallKind, callee: V, args: V, offset: u64) -> V {
-        let imp = self.import_of(&callee).cloned();
+        let imp = self.import_rc(&callee);
         let Some(imp) = imp else {
             // Calling something that is not a plain import: the result of getattr, attrgetter,
             // import_module, or any other call.
@@ -1443,7 +1522,7 @@ impl<'a> Vm<'a> {
         }
         match target {
             V::Global(_) => {
-                let imp = self.import_of(target)?.clone();
+                let imp = self.import_rc(target)?;
                 let id = self.import(
                     &imp.resolved_module,
                     &format!("{}.{attr}", imp.resolved_name),
@@ -1807,6 +1886,15 @@ fn parse_int_text(t: &str) -> R<V> {
             Ok(V::BigInt)
         }
         Err(_) => parse(format!("invalid literal for int(): {t:?}")),
+    }
+}
+
+/// Operand bytes as text, invalid UTF-8 replaced (`String::from_utf8_lossy`), in one
+/// allocation: valid text (nearly all) is copied straight into the `Rc`.
+fn str_rc(bytes: &[u8]) -> Rc<str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Rc::from(s),
+        Err(_) => Rc::from(String::from_utf8_lossy(bytes).as_ref()),
     }
 }
 
