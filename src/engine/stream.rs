@@ -144,7 +144,7 @@ fn process(seq: u64, work: Work, settings: &Settings) -> InputDone {
         ..InputDone::default()
     };
     match work {
-        Work::Walked(f) => done.files.push(scan_one(f.source, settings)),
+        Work::Walked(f) => done.files.push(scan_one(f, settings)),
         Work::WalkEntries { skipped, errors } => {
             done.other.skipped = skipped;
             done.other.errors = errors;
@@ -172,7 +172,7 @@ fn process(seq: u64, work: Work, settings: &Settings) -> InputDone {
             }
             for mut f in walked.files {
                 prefix(&mut f.source);
-                done.files.push(scan_one(f.source, settings));
+                done.files.push(scan_one(f, settings));
             }
         }
     }
@@ -189,14 +189,19 @@ fn rebase(source: &mut Source, listed: &str, is_dir: bool) {
     };
 }
 
-fn scan_one(source: Source, settings: &Settings) -> FileDone {
+fn scan_one(f: WalkedFile, settings: &Settings) -> FileDone {
     let started_at = chrono::Local::now();
     let t = Instant::now();
-    let mut outcome = super::scan_file(&source, settings);
+    let mut outcome = super::scan_file(&f.source, settings);
     super::policy::apply(&mut outcome, settings);
+    // The walk's size; 0 there also means "could not stat", so ask again only then.
+    let size = match f.size {
+        0 => std::fs::metadata(&f.source.absolute).ok().map(|m| m.len()),
+        n => Some(n),
+    };
     FileDone {
-        size: std::fs::metadata(&source.absolute).ok().map(|m| m.len()),
-        source,
+        size,
+        source: f.source,
         outcome,
         started_at,
         duration: t.elapsed(),
