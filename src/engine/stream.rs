@@ -18,6 +18,10 @@ use std::time::{Duration, Instant};
 /// Inputs finished ahead of the oldest unfinished one, at most (the reorder buffer).
 pub const WINDOW: u64 = 1024;
 
+/// Inputs a worker takes at a time: one hand-over per input costs more than scanning a small
+/// pickle (a thread wake-up each way), so workers take a few and report them together.
+const CHUNK: u64 = 8;
+
 /// One unit of work.
 #[derive(Debug)]
 pub enum Work {
@@ -68,32 +72,48 @@ where
 {
     let jobs = settings.jobs.max(1);
     let queue = Mutex::new(inputs.enumerate());
-    // (pulled, emitted): workers wait while `pulled - emitted >= WINDOW`.
+    // (reserved, emitted): a worker reserves CHUNK slots before it pulls, and waits while
+    // that would put more than WINDOW inputs between the oldest unemitted one and the newest.
     let window = (Mutex::new((0u64, 0u64)), Condvar::new());
-    let (tx, rx) = mpsc::channel::<InputDone>();
+    let (tx, rx) = mpsc::channel::<Vec<InputDone>>();
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             let tx = tx.clone();
             let (queue, window) = (&queue, &window);
             scope.spawn(move || {
                 loop {
+                    let (lock, cvar) = window;
                     {
-                        let (lock, cvar) = window;
                         let mut g = lock.lock().unwrap_or_else(|p| p.into_inner());
-                        while g.0.saturating_sub(g.1) >= WINDOW {
+                        while g.0.saturating_sub(g.1).saturating_add(CHUNK) > WINDOW {
                             g = cvar.wait(g).unwrap_or_else(|p| p.into_inner());
                         }
-                        g.0 = g.0.saturating_add(1);
+                        g.0 = g.0.saturating_add(CHUNK);
                     }
-                    let next = queue.lock().unwrap_or_else(|p| p.into_inner()).next();
-                    let Some((seq, work)) = next else {
-                        break;
+                    let batch: Vec<(usize, Work)> = {
+                        let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
+                        q.by_ref().take(CHUNK as usize).collect()
                     };
-                    let seq = seq as u64;
-                    let done =
-                        std::panic::catch_unwind(AssertUnwindSafe(|| process(seq, work, settings)))
-                            .unwrap_or_else(|_| panicked(seq));
-                    if tx.send(done).is_err() {
+                    let unused = CHUNK.saturating_sub(batch.len() as u64);
+                    if unused > 0 {
+                        let mut g = lock.lock().unwrap_or_else(|p| p.into_inner());
+                        g.0 = g.0.saturating_sub(unused);
+                        cvar.notify_all();
+                    }
+                    if batch.is_empty() {
+                        break;
+                    }
+                    let results: Vec<InputDone> = batch
+                        .into_iter()
+                        .map(|(seq, work)| {
+                            let seq = seq as u64;
+                            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                                process(seq, work, settings)
+                            }))
+                            .unwrap_or_else(|_| panicked(seq))
+                        })
+                        .collect();
+                    if tx.send(results).is_err() {
                         break;
                     }
                 }
@@ -104,14 +124,19 @@ where
         drop(tx);
         let mut pending: BTreeMap<u64, InputDone> = BTreeMap::new();
         let mut next = 0u64;
-        for done in rx {
-            pending.insert(done.seq, done);
+        for batch in rx {
+            for done in batch {
+                pending.insert(done.seq, done);
+            }
+            let before = next;
             while let Some(d) = pending.remove(&next) {
                 sink(d);
                 next = next.saturating_add(1);
+            }
+            if next > before {
                 let (lock, cvar) = &window;
                 let mut g = lock.lock().unwrap_or_else(|p| p.into_inner());
-                g.1 = g.1.saturating_add(1);
+                g.1 = next;
                 cvar.notify_all();
             }
         }
