@@ -387,3 +387,38 @@ fn hdf5_with_a_damaged_signature_is_malformed_hdf5() {
     );
     assert!(issues(&run.report).is_empty(), "{:#?}", issues(&run.report));
 }
+
+// ---- joblib's own compressed files ------------------------------------------------------------
+
+#[test]
+fn joblib_zlib_file_cut_in_half_is_malformed() {
+    assert_only_error(
+        "joblib/malformed/truncated_zlib_stream.joblib",
+        "MALFORMED",
+        &[
+            "zlib: the compressed stream is corrupt or truncated",
+            "incomplete deflate stream",
+        ],
+    );
+}
+
+#[test]
+fn joblib_lz4_file_cut_in_half_is_malformed() {
+    assert_only_error(
+        "joblib/malformed/truncated_lz4_stream.joblib",
+        "MALFORMED",
+        &["lz4: the stream is empty or corrupt"],
+    );
+}
+
+#[test]
+fn joblib_lzma_file_cut_in_half_is_malformed() {
+    assert_only_error(
+        "joblib/malformed/truncated_lzma_stream.joblib",
+        "MALFORMED",
+        &[
+            "lzma: the compressed stream is corrupt or truncated",
+            "unexpected end of LZMA input",
+        ],
+    );
+}
