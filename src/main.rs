@@ -213,6 +213,7 @@ fn scan_list(
         }
         all.errors.extend(done.other.errors);
         all.skipped.extend(done.other.skipped);
+        stream::Flow::Continue
     });
     let cwd = std::env::current_dir().unwrap_or_default();
     let report = report::Report::build(all, &list.to_string_lossy(), &cwd, settings);
@@ -254,6 +255,12 @@ fn write_jsonl(
                 write_failed.get_or_insert(e);
             }
             last_flush = std::time::Instant::now();
+        }
+        // Nobody reads the records any more (a closed pipe, a full disk): stop scanning.
+        if write_failed.is_some() {
+            stream::Flow::Stop
+        } else {
+            stream::Flow::Continue
         }
     });
     if let Err(e) = sink.flush() {

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,13 @@ pub const WINDOW: u64 = 1024;
 /// Inputs a worker takes at a time: one hand-over per input costs more than scanning a small
 /// pickle (a thread wake-up each way), so workers take a few and report them together.
 const CHUNK: u64 = 8;
+
+/// What the sink wants after a result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Stop,
+}
 
 /// One unit of work.
 #[derive(Debug)]
@@ -64,9 +72,10 @@ pub struct InputDone {
 }
 
 /// Scan every input with `settings.jobs` workers and hand each result to `sink`, in input
-/// order, on the calling thread. Never panics: a panic while handling one input becomes an
-/// error for that input.
-pub fn run<I>(inputs: I, settings: &Settings, sink: &mut dyn FnMut(InputDone))
+/// order, on the calling thread; when `sink` returns `Flow::Stop` (its output is gone: a
+/// closed pipe), no new input is taken and the run ends. Never panics: a panic while handling
+/// one input becomes an error for that input.
+pub fn run<I>(inputs: I, settings: &Settings, sink: &mut dyn FnMut(InputDone) -> Flow)
 where
     I: Iterator<Item = Work> + Send,
 {
@@ -76,12 +85,16 @@ where
     // that would put more than WINDOW inputs between the oldest unemitted one and the newest.
     let window = (Mutex::new((0u64, 0u64)), Condvar::new());
     let (tx, rx) = mpsc::channel::<Vec<InputDone>>();
+    let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             let tx = tx.clone();
-            let (queue, window) = (&queue, &window);
+            let (queue, window, stop) = (&queue, &window, &stop);
             scope.spawn(move || {
                 loop {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
                     let (lock, cvar) = window;
                     {
                         let mut g = lock.lock().unwrap_or_else(|p| p.into_inner());
@@ -89,6 +102,9 @@ where
                             g = cvar.wait(g).unwrap_or_else(|p| p.into_inner());
                         }
                         g.0 = g.0.saturating_add(CHUNK);
+                    }
+                    if stop.load(Ordering::Relaxed) {
+                        break;
                     }
                     let batch: Vec<(usize, Work)> = {
                         let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
@@ -130,8 +146,21 @@ where
             }
             let before = next;
             while let Some(d) = pending.remove(&next) {
-                sink(d);
                 next = next.saturating_add(1);
+                if sink(d) == Flow::Stop {
+                    stop.store(true, Ordering::Relaxed);
+                    pending.clear();
+                    // Let waiting workers see the flag; their results are dropped.
+                    window.1.notify_all();
+                    break;
+                }
+            }
+            if stop.load(Ordering::Relaxed) {
+                let (lock, cvar) = &window;
+                let mut g = lock.lock().unwrap_or_else(|p| p.into_inner());
+                g.1 = u64::MAX;
+                cvar.notify_all();
+                continue;
             }
             if next > before {
                 let (lock, cvar) = &window;
@@ -142,8 +171,12 @@ where
         }
         // Inputs whose predecessor never arrived cannot exist (every pulled input sends one
         // result), but never drop results silently.
-        for (_, d) in pending {
-            sink(d);
+        if !stop.load(Ordering::Relaxed) {
+            for (_, d) in pending {
+                if sink(d) == Flow::Stop {
+                    break;
+                }
+            }
         }
     });
 }
@@ -367,6 +400,7 @@ mod tests {
             &mut |d| {
                 assert_eq!(d.files.len(), 1);
                 seen.push((d.seq, d.files[0].source.relative.clone()));
+                Flow::Continue
             },
         );
         let want: Vec<(u64, String)> = paths
@@ -421,8 +455,38 @@ mod tests {
             assert_eq!(d.seq, count);
             count += 1;
             emitted.store(count, std::sync::atomic::Ordering::SeqCst);
+            Flow::Continue
         });
         assert_eq!(count, n);
         assert!(max_ahead.load(std::sync::atomic::Ordering::SeqCst) <= WINDOW);
+    }
+
+    #[test]
+    fn a_sink_that_stops_ends_the_run_without_taking_the_rest() {
+        let settings = Settings {
+            jobs: 2,
+            ..Settings::defaults()
+        };
+        let pulled = std::sync::atomic::AtomicU64::new(0);
+        let n = 100_000u64;
+        let inputs = (0..n).map(|_| {
+            pulled.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Work::WalkEntries {
+                skipped: Vec::new(),
+                errors: Vec::new(),
+            }
+        });
+        let mut got = 0u64;
+        run(inputs, &settings, &mut |_| {
+            got += 1;
+            if got == 10 {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            }
+        });
+        assert_eq!(got, 10);
+        // At most the window plus a chunk per worker was taken, not the whole list.
+        assert!(pulled.load(std::sync::atomic::Ordering::SeqCst) <= WINDOW + 2 * CHUNK);
     }
 }

@@ -354,3 +354,32 @@ fn the_schema_copies_the_report_schema_definitions() {
     bad["status"] = Value::String("fine".into());
     assert!(!schema_errors(SCHEMA, &bad).is_empty());
 }
+
+#[test]
+fn jsonl_stops_when_nobody_reads_the_records() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.pkl"), CLEAN).unwrap();
+    let list = "a.pkl\n".repeat(20_000);
+    std::fs::write(dir.path().join("list.txt"), list).unwrap();
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("modelscan"))
+        .current_dir(dir.path())
+        .args(["--files-from", "list.txt", "-r", "jsonl", "-j", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is gone (as with `| head -n 1`): the scanner must notice and stop.
+    let out = child.wait_with_output().unwrap();
+    let _ = std::io::stderr().flush();
+    let record: Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(record["path"], "a.pkl");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot write the records"), "{stderr}");
+}
