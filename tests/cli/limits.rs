@@ -218,3 +218,58 @@ fn max_seconds_per_file_stops_a_long_pickle_stream() {
     assert_limit_error(&run, "max_seconds_per_file");
     assert!(start.elapsed() < std::time::Duration::from_secs(30));
 }
+
+/// Protobuf length-delimited field `field` holding `payload`.
+fn pb_field(field: u64, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for mut v in [field << 3 | 2, payload.len() as u64] {
+        while v >= 0x80 {
+            out.push((v as u8 & 0x7f) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    out.extend_from_slice(payload);
+    out
+}
+
+/// An ONNX model's tensor contents are skipped, not held in memory: a model with 4 MiB of
+/// inline weights scans under a 1 MiB memory cap with the same result as without them; only
+/// the graph itself counts against the cap.
+#[test]
+fn onnx_tensor_data_does_not_count_against_max_in_memory_bytes() {
+    // ModelProto.graph (7) { initializer (5) { name (8), raw_data (9) } }: appended to a
+    // model, protobuf merges it into the model's graph.
+    let weights = vec![0x5a_u8; 4 << 20];
+    let tensor = [pb_field(8, b"big_weight"), pb_field(9, &weights)].concat();
+    let extra = pb_field(7, &pb_field(5, &tensor));
+    for (f, want, rule) in [
+        ("onnx/benign/mlp.onnx", 0, None),
+        (
+            "onnx/malicious/extdata_nested/model.onnx",
+            1,
+            Some("onnx.external-data-traversal"),
+        ),
+    ] {
+        let mut bytes = std::fs::read(fixture(f)).unwrap();
+        bytes.extend(&extra);
+        let (_d, p) = write_temp("big.onnx", &bytes);
+        let run = scan_with_limits(&p, "max_in_memory_bytes = 1048576");
+        assert_eq!(run.code, want, "{f}\n{}", run.stdout);
+        assert!(
+            errors(&run.report).is_empty(),
+            "{f}: {:#?}",
+            errors(&run.report)
+        );
+        let found: Vec<String> = issues(&run.report)
+            .iter()
+            .filter_map(|i| i["rule"].as_str().map(str::to_owned))
+            .collect();
+        match rule {
+            None => assert!(found.is_empty(), "{f}: {found:?}"),
+            Some(r) => assert!(found.iter().any(|x| x == r), "{f}: {found:?}"),
+        }
+    }
+    let run = scan_with_limits(&fixture("onnx/benign/mlp.onnx"), "max_in_memory_bytes = 64");
+    assert_limit_error(&run, "max_in_memory_bytes");
+}

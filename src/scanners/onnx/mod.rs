@@ -73,40 +73,34 @@ impl Scanner for OnnxScanner {
     }
 }
 
-/// Reads the item into memory (capped) and decodes it, after the census has bounded what the
-/// decode allocates.
+/// Decodes the model from the compact copy of its declared fields (`wire::compact`), which
+/// bounds what the decode allocates; tensor contents are skipped, never read.
 fn decode(item: &Item, ctx: &mut ScanCtx<'_>) -> Result<ModelProto, ScanError> {
     let cap = ctx.settings.limits.max_in_memory_bytes;
-    let len = item.blob.len();
-    if len > cap {
-        return Err(ScanError::Limit(LimitHit {
-            limit: "max_in_memory_bytes",
-            detail: format!("ONNX model of {len} bytes is decoded in memory; the limit is {cap}"),
-        }));
-    }
-    ctx.budget.charge_bytes(len)?;
-    let bytes = item
-        .blob
-        .to_vec_capped(cap)?
-        .ok_or_else(|| ScanError::Unsupported("ONNX model larger than the memory cap".into()))?;
     let max_messages = (cap / BYTES_PER_MESSAGE).max(1);
-    wire::census(&bytes, max_messages).map_err(|e| {
-        if e.reason == "too many protobuf messages" {
-            ScanError::Limit(LimitHit {
-                limit: "max_in_memory_bytes",
-                detail: format!(
-                    "ONNX model holds more than {max_messages} protobuf messages (decoding \
-                     them would pass the memory cap)"
-                ),
-            })
-        } else {
-            ScanError::malformed(
-                FORMAT,
-                Some(e.offset),
-                format!("not a valid protobuf: {}", e.reason),
-            )
-        }
+    let compact = wire::compact(&item.blob, max_messages, cap).map_err(|e| match e {
+        wire::CompactError::TooManyMessages { max } => ScanError::Limit(LimitHit {
+            limit: "max_in_memory_bytes",
+            detail: format!(
+                "ONNX model holds more than {max} protobuf messages (decoding them would pass \
+                 the memory cap)"
+            ),
+        }),
+        wire::CompactError::TooLarge { max } => ScanError::Limit(LimitHit {
+            limit: "max_in_memory_bytes",
+            detail: format!(
+                "the ONNX model's graph, without its tensor data, takes more than {max} bytes"
+            ),
+        }),
+        wire::CompactError::Wire(e) => ScanError::malformed(
+            FORMAT,
+            Some(e.offset),
+            format!("not a valid protobuf: {}", e.reason),
+        ),
+        wire::CompactError::Io(e) => ScanError::Io(e),
     })?;
+    ctx.budget.charge_bytes(compact.bytes_read)?;
+    let bytes = compact.bytes;
     let model = ModelProto::decode(bytes.as_slice())
         .map_err(|e| ScanError::malformed(FORMAT, None, format!("not a valid ModelProto: {e}")))?;
     // Every ONNX writer sets ir_version and a graph (or, for function libraries, functions);
@@ -780,7 +774,7 @@ mod tests {
     }
 
     #[test]
-    fn census_counts_exactly_the_messages_the_decode_creates() {
+    fn census_counts_exactly_the_messages_the_decode_creates_and_the_copy_decodes_the_same() {
         for f in [
             "benign/mlp.onnx",
             "benign/if_loop.onnx",
@@ -790,9 +784,13 @@ mod tests {
             "malicious/pyop.onnx",
         ] {
             let bytes = std::fs::read(format!("{DIR}/{f}")).unwrap();
-            let census = wire::census(&bytes, u64::MAX).unwrap();
+            let compact =
+                wire::compact(&Blob::from_vec(bytes.clone()), u64::MAX, u64::MAX).unwrap();
             let model = ModelProto::decode(bytes.as_slice()).unwrap();
-            assert_eq!(census.messages, count_model(&model), "{f}");
+            assert_eq!(compact.census.messages, count_model(&model), "{f}");
+            let from_copy = ModelProto::decode(compact.bytes.as_slice()).unwrap();
+            assert_eq!(from_copy, model, "{f}");
+            assert!(compact.bytes.len() <= bytes.len(), "{f}");
         }
     }
 
@@ -819,6 +817,23 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)) {
             scan_bytes(data);
+        }
+
+        /// Whatever the bytes, the compact copy decodes as the file does (or both fail).
+        #[test]
+        fn the_compact_copy_decodes_as_the_file(which in 0usize..3, edits in proptest::collection::vec((0usize..1 << 16, proptest::prelude::any::<u8>()), 1..4), cut in 0usize..64) {
+            let f = ["benign/if_loop.onnx", "benign/local_function.onnx", "malicious/extdata_nested/model.onnx"][which];
+            let mut b = std::fs::read(format!("{DIR}/{f}")).unwrap();
+            let len = b.len();
+            for (pos, byte) in edits {
+                b[pos % len] = byte;
+            }
+            b.truncate(len - cut.min(len));
+            if let Ok(c) = wire::compact(&Blob::from_vec(b.clone()), u64::MAX, u64::MAX) {
+                let whole = ModelProto::decode(b.as_slice()).ok();
+                let copy = ModelProto::decode(c.bytes.as_slice()).ok();
+                proptest::prop_assert_eq!(whole, copy);
+            }
         }
 
         #[test]
