@@ -4,11 +4,14 @@
 //! group tree is walked for references that make a loader touch other files: external links,
 //! external raw-data storage and virtual datasets. Dataset contents are never read.
 //!
-//! The file is parsed with `hdf5-reader` from bytes held in memory (capped by
-//! `max_in_memory_bytes`), never memory-mapped: a file truncated under a mapping raises SIGBUS.
+//! The file is parsed with `hdf5-reader` over the item's blob (`BlobStorage`): the parser reads
+//! the byte ranges it needs (superblock, object headers, heaps, B-tree nodes) through a small
+//! block cache, so a multi-GB weights file costs its metadata in memory, not its size. Nothing
+//! is memory-mapped: a file truncated under a mapping raises SIGBUS.
 
 use super::config::Walker;
-use super::{read_capped, report_findings};
+use super::report_findings;
+use crate::engine::blob::Blob;
 use crate::engine::detect::Format;
 use crate::error::ScanError;
 use crate::findings::{ErrorCategory, Severity, Source};
@@ -16,8 +19,12 @@ use crate::limits::LimitHit;
 use crate::scanners::{IssueBuilder, Item, ScanCtx, Scanner};
 use hdf5_reader::messages::HdfMessage;
 use hdf5_reader::messages::datatype::{Datatype, StringSize, VarLenKind};
-use hdf5_reader::{Attribute, ExternalLinkResolver, Hdf5File, OpenOptions};
+use hdf5_reader::{
+    Attribute, BlockCacheStorage, ExternalLinkResolver, Hdf5File, OpenOptions, Storage,
+    StorageBuffer,
+};
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub const EXTERNAL_RULE: &str = "keras.hdf5-external-reference";
@@ -41,65 +48,152 @@ impl Scanner for H5Scanner {
         item.format == Format::Hdf5
     }
     fn scan(&self, item: &Item, ctx: &mut ScanCtx<'_>) -> Result<(), ScanError> {
-        let bytes: Arc<[u8]> = Arc::from(read_capped(item, ctx)?);
-        let links = Arc::new(LinkRecorder::default());
-        let options = OpenOptions::default()
-            .with_external_link_resolver(links.clone())
-            .with_chunk_cache_bytes(0)
-            .with_max_read_bytes(1 << 20);
-        let file = Hdf5File::from_shared_bytes_with_options(bytes.clone(), options)
-            .map_err(|e| malformed(&e))?;
-        // libhdf5 refuses a file shorter than the end-of-file address its superblock records
-        // ("truncated file"); so do we, with the numbers.
-        let sb = file.superblock();
-        let available = (bytes.len() as u64).saturating_sub(sb.base_address);
-        if sb.eof_address != u64::MAX && sb.eof_address > available {
-            return Err(ScanError::malformed(
-                "hdf5",
-                None,
-                format!(
-                    "truncated file: {available} bytes, the superblock's end-of-file address is {}",
-                    sb.eof_address
+        let max_read = ctx.settings.limits.max_in_memory_bytes;
+        let blocks = BlockCacheStorage::new(
+            Arc::new(BlobStorage(item.blob.clone())),
+            CACHE_BLOCK,
+            CACHE_BLOCKS,
+        );
+        let storage = Arc::new(CappedStorage {
+            inner: blocks,
+            max_read,
+            refused: AtomicU64::new(0),
+        });
+        let result = scan_file(item, ctx, storage.clone());
+        match storage.refused.load(Ordering::Relaxed) {
+            0 => result,
+            needed => Err(ScanError::Limit(LimitHit {
+                limit: "max_in_memory_bytes",
+                detail: format!(
+                    "the HDF5 parser needed a read of {needed} bytes; the limit is {max_read}"
                 ),
-            ));
+            })),
         }
-        let root = file.root_group().map_err(|e| malformed(&e))?;
-        let attributes = root.attributes().map_err(|e| malformed(&e))?;
-        let offset_size = file.superblock().offset_size;
-        for key in ["model_config", "training_config"] {
-            let Some(attr) = attributes.iter().find(|a| a.name == key) else {
-                continue;
-            };
-            let text = attribute_text(attr, &bytes, offset_size).map_err(|reason| {
-                ScanError::malformed("hdf5", None, format!("attribute '{key}': {reason}"))
-            })?;
-            let value: serde_json::Value = match serde_json::from_str(&text) {
-                Ok(v) => v,
-                Err(e) => {
-                    ctx.error(
-                        SCAN_NAME,
-                        &item.source,
-                        ErrorCategory::JsonDecode,
-                        format!("Not a valid JSON data (attribute '{key}': {e})"),
-                    );
-                    continue;
-                }
-            };
-            let mut walker = Walker::new(ctx.settings);
-            let walked = walker.walk(&value);
-            report_findings(ctx, NAME, &item.source, walker.findings);
-            walked?;
-        }
-        walk_tree(&file, &links, ctx, &item.source)
     }
+}
+
+fn scan_file(
+    item: &Item,
+    ctx: &mut ScanCtx<'_>,
+    storage: Arc<CappedStorage>,
+) -> Result<(), ScanError> {
+    let links = Arc::new(LinkRecorder::default());
+    let options = OpenOptions::default()
+        .with_external_link_resolver(links.clone())
+        .with_chunk_cache_bytes(0)
+        .with_max_read_bytes(1 << 20);
+    let file = Hdf5File::from_storage_with_options(storage, options).map_err(|e| malformed(&e))?;
+    // libhdf5 refuses a file shorter than the end-of-file address its superblock records
+    // ("truncated file"); so do we, with the numbers.
+    let sb = file.superblock();
+    let available = item.blob.len().saturating_sub(sb.base_address);
+    if sb.eof_address != u64::MAX && sb.eof_address > available {
+        return Err(ScanError::malformed(
+            "hdf5",
+            None,
+            format!(
+                "truncated file: {available} bytes, the superblock's end-of-file address is {}",
+                sb.eof_address
+            ),
+        ));
+    }
+    let root = file.root_group().map_err(|e| malformed(&e))?;
+    let attributes = root.attributes().map_err(|e| malformed(&e))?;
+    let offset_size = file.superblock().offset_size;
+    for key in ["model_config", "training_config"] {
+        let Some(attr) = attributes.iter().find(|a| a.name == key) else {
+            continue;
+        };
+        let text = attribute_text(attr, offset_size).map_err(|reason| {
+            ScanError::malformed("hdf5", None, format!("attribute '{key}': {reason}"))
+        })?;
+        let value: serde_json::Value = match serde_json::from_str(&text) {
+            Ok(v) => v,
+            Err(e) => {
+                ctx.error(
+                    SCAN_NAME,
+                    &item.source,
+                    ErrorCategory::JsonDecode,
+                    format!("Not a valid JSON data (attribute '{key}': {e})"),
+                );
+                continue;
+            }
+        };
+        let mut walker = Walker::new(ctx.settings);
+        let walked = walker.walk(&value);
+        report_findings(ctx, NAME, &item.source, walker.findings);
+        walked?;
+    }
+    walk_tree(&file, &links, ctx, &item.source)
 }
 
 fn malformed(e: &hdf5_reader::error::Error) -> ScanError {
     ScanError::malformed("hdf5", None, e.to_string())
 }
 
-/// The text of a string attribute, however Keras and h5py stored it.
-fn attribute_text(attr: &Attribute, file: &[u8], offset_size: u8) -> Result<String, String> {
+/// Bytes of one block of the read cache, and how many blocks it keeps (4 MiB).
+const CACHE_BLOCK: usize = 64 * 1024;
+const CACHE_BLOCKS: usize = 64;
+
+/// `hdf5-reader` storage over a blob, read in blocks of `CACHE_BLOCK` bytes by the cache
+/// above it.
+struct BlobStorage(Blob);
+
+impl Storage for BlobStorage {
+    fn len(&self) -> u64 {
+        self.0.len()
+    }
+
+    fn read_range(&self, offset: u64, len: usize) -> hdf5_reader::error::Result<StorageBuffer> {
+        use hdf5_reader::error::Error;
+        let needed = len as u64;
+        let end = offset
+            .checked_add(needed)
+            .ok_or(Error::OffsetOutOfBounds(offset))?;
+        if end > self.0.len() {
+            return Err(Error::UnexpectedEof {
+                offset,
+                needed,
+                available: self.0.len().saturating_sub(offset),
+            });
+        }
+        Ok(StorageBuffer::from_vec(self.0.read_vec(offset, len)?))
+    }
+}
+
+/// What the parser reads from: the block cache, with every read it asks for checked against
+/// `max_in_memory_bytes` first (a length in the file could ask for gigabytes).
+struct CappedStorage {
+    inner: BlockCacheStorage,
+    max_read: u64,
+    /// The size of a read refused for the cap (0: none): the parser reports it as its own
+    /// error, the scan as the limit it is.
+    refused: AtomicU64,
+}
+
+impl Storage for CappedStorage {
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+
+    fn read_range(&self, offset: u64, len: usize) -> hdf5_reader::error::Result<StorageBuffer> {
+        let needed = len as u64;
+        if needed > self.max_read {
+            self.refused.store(needed, Ordering::Relaxed);
+            return Err(hdf5_reader::error::Error::InvalidData(format!(
+                "a read of {needed} bytes at offset {offset} passes max_in_memory_bytes ({})",
+                self.max_read
+            )));
+        }
+        self.inner.read_range(offset, len)
+    }
+}
+
+/// The text of a string attribute, however Keras and h5py stored it. Variable-length strings
+/// are resolved through the global heap when the attributes are read (`decoded_strings`);
+/// the fallbacks below get no file bytes, so a reference they would follow is an error.
+fn attribute_text(attr: &Attribute, offset_size: u8) -> Result<String, String> {
+    let file: &[u8] = &[];
     if let Some(first) = attr.decoded_strings.as_ref().and_then(|s| s.first()) {
         return Ok(first.clone());
     }
@@ -545,7 +639,24 @@ mod tests {
     }
 
     #[test]
-    fn a_file_over_the_memory_cap_is_a_limit_error() {
+    fn a_file_larger_than_the_memory_cap_is_read_in_parts() {
+        // 17 KB of file under an 8 KiB cap: no read the parser makes needs the whole file.
+        let mut settings = crate::settings::Settings::defaults();
+        settings.limits.max_in_memory_bytes = 8192;
+        for f in [
+            "keras/benign/sequential_k3.h5",
+            "keras/malicious/external_link.h5",
+        ] {
+            let (out, result) =
+                super::super::tests::run_with(&H5Scanner, f, Format::Hdf5, &settings);
+            assert!(result.is_ok(), "{f}: {result:?}");
+            assert_eq!(out.issues.is_empty(), f.contains("benign"), "{f}");
+        }
+    }
+
+    #[test]
+    fn a_read_over_the_memory_cap_is_a_limit_error() {
+        // The model config (a few KB in the global heap) is one read past 1000 bytes.
         let mut settings = crate::settings::Settings::defaults();
         settings.limits.max_in_memory_bytes = 1000;
         let (_, result) = super::super::tests::run_with(
