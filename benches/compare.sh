@@ -4,26 +4,27 @@
 # ratios, plus start-up time.
 #
 # Inputs are generated deterministically by benches/gen_inputs.py with the real libraries
-# (numpy, torch, scikit-learn, joblib) into a scratch folder outside the repository, about
-# 9 GB in all; they are deleted at the end unless KEEP=1 (a later run reuses kept inputs).
+# (numpy, torch, scikit-learn, joblib, onnx, h5py) into a scratch folder outside the repository,
+# about 12 GB in all; they are deleted at the end unless KEEP=1 (a later run reuses kept inputs).
 # Writing the protocol 2 pickle of the 2 GB array takes ~10 GB of memory for a moment (pickle
 # builds the latin-1 text of the data in memory); the whole generation takes a few minutes.
 #
 # Usage: benches/compare.sh [SCRATCH_DIR]          (default ${TMPDIR:-/tmp}/modelscan-bench)
 # Environment:
-#   BENCH_VENV=/path/venv  a venv that already has numpy, torch, scikit-learn and joblib (used to
-#                          generate inputs); ModelScan is then taken from it if it has
+#   BENCH_VENV=/path/venv  a venv that already has numpy, torch, scikit-learn, joblib, onnx and
+#                          h5py (used to generate inputs; only what ROWS needs); ModelScan is then taken from it if it has
 #                          modelscan==0.8.8, else installed into SCRATCH_DIR/venv-modelscan.
 #                          Without BENCH_VENV, SCRATCH_DIR/venv is created (or reused) with
-#                          everything: pip install numpy torch scikit-learn joblib modelscan==0.8.8
-#                          (torch from PyPI is several GB).
+#                          everything: pip install numpy torch scikit-learn joblib onnx h5py
+#                          modelscan==0.8.8 (torch from PyPI is several GB).
 #   OURS=/path/modelscan   the binary to time (default: cargo build --release, target/release).
 #   OURS_ARGS="--no-hash"  extra arguments for ours (e.g. to time it without the sha256 pass).
 #   OUR_RUNS=10            runs of ours per input (median wall time, mean CPU time).
 #   MS_REPEAT=3            runs of ModelScan per input (its 2 GB rows take a minute: 1 is fine).
 #   MS_FROM=results.tsv    reuse ModelScan's numbers from an earlier run's results.tsv instead of
 #                          running it again (to compare two builds of ours against one baseline).
-#   ROWS="a b"             only these inputs (names as in the table, e.g. "numpy_200mb_p4.pkl").
+#   ROWS="a b"             only these inputs (names as in the table, e.g. "numpy_200mb_p4.pkl"),
+#                          and only they are generated.
 #   SMALL=1                a smoke run: every input at 1/100 of its size.
 #   KEEP=1                 keep the generated inputs.
 set -euo pipefail
@@ -70,9 +71,9 @@ if [ -n "${BENCH_VENV:-}" ]; then
 else
     VENV="$SCRATCH/venv"
     if ! ms_ok "$VENV"; then
-        log "creating $VENV (numpy torch scikit-learn joblib modelscan==0.8.8; torch is large)"
+        log "creating $VENV (numpy torch scikit-learn joblib onnx h5py modelscan==0.8.8; torch is large)"
         python3 -m venv "$VENV"
-        "$VENV/bin/pip" install -q numpy torch scikit-learn joblib modelscan==0.8.8
+        "$VENV/bin/pip" install -q numpy torch scikit-learn joblib onnx h5py modelscan==0.8.8
     fi
     GEN_PY="$VENV/bin/python"
     MS_VENV="$VENV"
@@ -87,17 +88,18 @@ if [ -z "${OURS:-}" ]; then
 fi
 
 # --- inputs ------------------------------------------------------------------------------------
-gen_args=("$INPUTS_DIR")
-[ "$SMALL" = 1 ] && gen_args+=(--small)
-log "generating inputs in $INPUTS_DIR (kept files are reused)"
-(cd "$INPUTS_DIR" && "$GEN_PY" "$HERE/gen_inputs.py" "${gen_args[@]}" >&2)
-
 ALL_ROWS=(
     numpy_200mb_p4.pkl numpy_200mb_p2.pkl numpy_2gb_p4.pkl numpy_2gb_p2.pkl
     torch_2gb.pt torch_legacy_200mb.pt sklearn_knn_200mb.joblib
-    small_pickles_1000 shards_20 empty.pkl
+    small_pickles_1000 shards_20 onnx_inline_1.5gb.onnx keras_weights_1.5gb.h5 empty.pkl
 )
 if [ -n "$ROWS" ]; then read -r -a SELECTED <<<"$ROWS"; else SELECTED=("${ALL_ROWS[@]}"); fi
+
+gen_args=("$INPUTS_DIR")
+[ "$SMALL" = 1 ] && gen_args+=(--small)
+[ -n "$ROWS" ] && gen_args+=(--only "$(IFS=,; echo "${SELECTED[*]}")")
+log "generating inputs in $INPUTS_DIR (kept files are reused)"
+(cd "$INPUTS_DIR" && "$GEN_PY" "$HERE/gen_inputs.py" "${gen_args[@]}" >&2)
 
 # --- measuring ---------------------------------------------------------------------------------
 # One run: "wall user sys maxrss_kb exit". Output goes to /dev/null, as a CI job would discard it.

@@ -1,11 +1,13 @@
 """Writes the large, realistic inputs that `benches/compare.sh` times, with the real libraries.
 
-Every input is deterministic (fixed seeds), made by numpy / torch / scikit-learn / joblib exactly
+Every input is deterministic (fixed seeds), made by numpy / torch / scikit-learn / joblib / onnx /
+h5py exactly
 as a user would save a model, and nothing here is ever loaded back. Files that already exist with
 the expected name are kept, so a second run of the comparison does not regenerate 8 GB.
 
-Usage: python gen_inputs.py OUT_DIR [--small]
+Usage: python gen_inputs.py OUT_DIR [--small] [--only NAME,NAME...]
   --small  a quick smoke run (every input about 1/100 of its size)
+  --only   only the inputs with these names (as in the comparison table)
 """
 
 import os
@@ -151,16 +153,102 @@ def small_pickles(out):
             pickle.dump(obj, f, protocol=2 + i % 4)
 
 
+def onnx_inline(out, scale):
+    """An ONNX model of 1.5 GB with its weights inline (`raw_data`), as `onnx.save` writes a
+    model under the 2 GB protobuf limit: six 8192x8192 float32 MatMul weights."""
+    path = os.path.join(out, "onnx_inline_1.5gb.onnx")
+    if done(path):
+        return
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    dim = max(64, int(8192 * scale**0.5))
+    rng = np.random.default_rng(7)
+    inits, nodes, prev = [], [], "x"
+    for i in range(6):
+        w = rng.standard_normal((dim, dim), dtype=np.float32)
+        inits.append(numpy_helper.from_array(w, f"w{i}"))
+        nodes.append(helper.make_node("MatMul", [prev, f"w{i}"], [f"h{i}"]))
+        prev = f"h{i}"
+    graph = helper.make_graph(
+        nodes,
+        "mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, dim])],
+        [helper.make_tensor_value_info(prev, TensorProto.FLOAT, [1, dim])],
+        inits,
+    )
+    log(f"writing {path}")
+    onnx.save(helper.make_model(graph), path + ".part")
+    os.replace(path + ".part", path)
+
+
+def keras_h5(out, scale):
+    """A Keras-style HDF5 weights file of 1.5 GB: a `model_config` attribute and six
+    8192x8192 float32 datasets under `model_weights/`, written by h5py."""
+    path = os.path.join(out, "keras_weights_1.5gb.h5")
+    if done(path):
+        return
+    import json
+
+    import h5py
+
+    dim = max(64, int(8192 * scale**0.5))
+    config = {
+        "class_name": "Sequential",
+        "config": {
+            "name": "mlp",
+            "layers": [
+                {"class_name": "Dense", "config": {"name": f"dense_{i}", "units": dim}}
+                for i in range(6)
+            ],
+        },
+    }
+    rng = np.random.default_rng(8)
+    log(f"writing {path}")
+    with h5py.File(path + ".part", "w") as f:
+        f.attrs["model_config"] = json.dumps(config)
+        f.attrs["keras_version"] = "2.15.0"
+        f.attrs["backend"] = "tensorflow"
+        for i in range(6):
+            g = f.create_group(f"model_weights/dense_{i}/dense_{i}")
+            g.create_dataset("kernel:0", data=rng.standard_normal((dim, dim), dtype=np.float32))
+            g.create_dataset("bias:0", data=np.zeros(dim, dtype=np.float32))
+    os.replace(path + ".part", path)
+
+
+def empty_file(out, scale):
+    open(os.path.join(out, "empty.pkl"), "wb").close()
+
+
+# Which generator writes each input of the comparison table.
+GENERATORS = {
+    "small_pickles_1000": lambda out, scale: small_pickles(out),
+    "sklearn_knn_200mb.joblib": sklearn_joblib,
+    "numpy_200mb_p4.pkl": numpy_pickles,
+    "numpy_200mb_p2.pkl": numpy_pickles,
+    "numpy_2gb_p4.pkl": numpy_pickles,
+    "numpy_2gb_p2.pkl": numpy_pickles,
+    "torch_2gb.pt": torch_files,
+    "torch_legacy_200mb.pt": torch_files,
+    "shards_20": torch_files,
+    "onnx_inline_1.5gb.onnx": onnx_inline,
+    "keras_weights_1.5gb.h5": keras_h5,
+    "empty.pkl": empty_file,
+}
+
+
 def main():
     out = sys.argv[1]
     scale = 0.01 if "--small" in sys.argv else 1.0
+    only = None
+    if "--only" in sys.argv:
+        only = sys.argv[sys.argv.index("--only") + 1].split(",")
     os.makedirs(out, exist_ok=True)
-    small_pickles(out)
-    sklearn_joblib(out, scale)
-    numpy_pickles(out, scale)
-    torch_files(out, scale)
-    empty = os.path.join(out, "empty.pkl")
-    open(empty, "wb").close()
+    ran = set()
+    for name, gen in GENERATORS.items():
+        if (only is None or name in only) and gen not in ran:
+            gen(out, scale)
+            ran.add(gen)
     log("inputs ready")
 
 
