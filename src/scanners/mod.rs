@@ -11,6 +11,7 @@ pub mod keras;
 pub mod marshal;
 pub mod onnx;
 pub mod pickle;
+pub mod protowire;
 pub mod safetensors;
 pub mod savedmodel;
 pub mod template;

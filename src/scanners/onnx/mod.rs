@@ -17,22 +17,18 @@ pub mod wire;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-
-use prost::Message;
+use wire::Kind;
 
 use crate::engine::detect::Format;
 use crate::error::ScanError;
 use crate::findings::Severity;
 use crate::limits::LimitHit;
+use crate::scanners::protowire;
 use crate::scanners::{IssueBuilder, Item, ScanCtx, Scanner};
 use proto::{AttributeProto, GraphProto, ModelProto, NodeProto, SparseTensorProto, TensorProto};
 
 const FORMAT: &str = "onnx";
 const SCANNER: &str = "modelscan.scanners.OnnxScan";
-
-/// Bytes of memory one decoded message may take (the largest struct of `proto.rs` plus its
-/// share of vector growth); bounds the decode together with `max_in_memory_bytes`.
-const BYTES_PER_MESSAGE: u64 = 256;
 
 /// Operator domains of the ONNX standard and of ONNX Runtime's built-in (contrib) kernels.
 /// Operators in them run code shipped with the runtime, not code named by the model.
@@ -73,35 +69,14 @@ impl Scanner for OnnxScanner {
     }
 }
 
-/// Decodes the model from the compact copy of its declared fields (`wire::compact`), which
+/// Decodes the model from the compact copy of its declared fields (`protowire`), which
 /// bounds what the decode allocates; tensor contents are skipped, never read.
 fn decode(item: &Item, ctx: &mut ScanCtx<'_>) -> Result<ModelProto, ScanError> {
     let cap = ctx.settings.limits.max_in_memory_bytes;
-    let max_messages = (cap / BYTES_PER_MESSAGE).max(1);
-    let compact = wire::compact(&item.blob, max_messages, cap).map_err(|e| match e {
-        wire::CompactError::TooManyMessages { max } => ScanError::Limit(LimitHit {
-            limit: "max_in_memory_bytes",
-            detail: format!(
-                "ONNX model holds more than {max} protobuf messages (decoding them would pass \
-                 the memory cap)"
-            ),
-        }),
-        wire::CompactError::TooLarge { max } => ScanError::Limit(LimitHit {
-            limit: "max_in_memory_bytes",
-            detail: format!(
-                "the ONNX model's graph, without its tensor data, takes more than {max} bytes"
-            ),
-        }),
-        wire::CompactError::Wire(e) => ScanError::malformed(
-            FORMAT,
-            Some(e.offset),
-            format!("not a valid protobuf: {}", e.reason),
-        ),
-        wire::CompactError::Io(e) => ScanError::Io(e),
-    })?;
-    ctx.budget.charge_bytes(compact.bytes_read)?;
-    let bytes = compact.bytes;
-    let model = ModelProto::decode(bytes.as_slice())
+    let (model, read) = protowire::decode::<ModelProto, _>(&item.blob, Kind::Model, cap)
+        .map_err(|e| e.into_scan_error(FORMAT))?;
+    ctx.budget.charge_bytes(read)?;
+    let model = model
         .map_err(|e| ScanError::malformed(FORMAT, None, format!("not a valid ModelProto: {e}")))?;
     // Every ONNX writer sets ir_version and a graph (or, for function libraries, functions);
     // a protobuf that has neither is some other protobuf.
@@ -469,6 +444,7 @@ mod tests {
     use crate::limits::Budget;
     use crate::scanners::Outcome;
     use crate::settings::Settings;
+    use prost::Message;
 
     const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/onnx");
 

@@ -14,16 +14,17 @@
 pub mod ops;
 pub mod proto;
 
+use crate::engine::blob::Blob;
 use crate::engine::detect::Format;
 use crate::error::ScanError;
 use crate::findings::{ErrorCategory, Severity};
 use crate::rules;
 use crate::scanners::keras::config::Walker;
-use crate::scanners::keras::{read_capped, report_findings};
+use crate::scanners::keras::report_findings;
+use crate::scanners::protowire::{self, CompactError};
 use crate::scanners::{IssueBuilder, Item, ScanCtx, Scanner};
 use ops::When;
-use prost::Message;
-use proto::{GraphDef, NodeDef, SavedMetadata, SavedModel, lossy};
+use proto::{GraphDef, Kind, NodeDef, SavedMetadata, SavedModel, lossy};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 pub const OP_RULE: &str = "tensorflow.dangerous-op";
@@ -33,6 +34,8 @@ const OP_SCANNER: &str = "modelscan.scanners.SavedModelTensorflowOpScan";
 const LAMBDA_SCANNER: &str = "modelscan.scanners.SavedModelLambdaDetectScan";
 const SCAN_NAME: &str = "saved_model";
 const KERAS_METADATA: &str = "keras_metadata.pb";
+/// The format named in error messages.
+const FORMAT: &str = "savedmodel";
 
 fn leaf_file_name(item: &Item) -> &str {
     crate::engine::detect::file_name(item.name())
@@ -55,8 +58,7 @@ impl Scanner for SavedModelOpScanner {
         if leaf_file_name(item) == "fingerprint.pb" {
             return Ok(());
         }
-        let bytes = read_capped(item, ctx)?;
-        let graphs = decode_graphs(&bytes)?;
+        let graphs = decode_graphs(&item.blob, ctx)?;
         let mut ops = OpIndex::default();
         for g in &graphs {
             ops.add_graph(g);
@@ -67,9 +69,27 @@ impl Scanner for SavedModelOpScanner {
     }
 }
 
-/// The graphs of a SavedModel, or the single graph of a frozen GraphDef.
-fn decode_graphs(bytes: &[u8]) -> Result<Vec<GraphsOwned>, ScanError> {
-    let saved = SavedModel::decode(bytes);
+/// The graphs of a SavedModel, or the single graph of a frozen GraphDef. Each is decoded from
+/// the compact copy of its declared fields (`protowire`): constant tensors' contents are
+/// skipped, not read, and the number of messages is capped.
+fn decode_graphs(blob: &Blob, ctx: &mut ScanCtx<'_>) -> Result<Vec<GraphsOwned>, ScanError> {
+    let cap = ctx.settings.limits.max_in_memory_bytes;
+    // Bytes that are not a valid SavedModel may still be a frozen GraphDef: a malformed
+    // SavedModel is kept as the answer for when they are not; caps and read errors end here.
+    let saved = match protowire::decode::<SavedModel, _>(blob, Kind::SavedModel, cap) {
+        Ok((m, read)) => {
+            ctx.budget.charge_bytes(read)?;
+            m.map_err(|e| {
+                ScanError::malformed(FORMAT, None, format!("not a SavedModel protobuf ({e})"))
+            })
+        }
+        Err(CompactError::Wire(w)) => Err(ScanError::malformed(
+            FORMAT,
+            Some(w.offset),
+            format!("not a SavedModel protobuf ({})", w.reason),
+        )),
+        Err(e) => return Err(e.into_scan_error(FORMAT)),
+    };
     if let Ok(sm) = &saved {
         if !sm.meta_graphs.is_empty() {
             return Ok(sm
@@ -89,8 +109,16 @@ fn decode_graphs(bytes: &[u8]) -> Result<Vec<GraphsOwned>, ScanError> {
     }
     // A frozen graph (`GraphDef` at the top level) fails as a SavedModel on the wire type of
     // field 1, or decodes to an empty one.
-    match GraphDef::decode(bytes) {
-        Ok(g)
+    let graph = match protowire::decode::<GraphDef, _>(blob, Kind::Graph, cap) {
+        Ok((g, read)) => {
+            ctx.budget.charge_bytes(read)?;
+            g.ok()
+        }
+        Err(CompactError::Wire(_)) => None,
+        Err(e) => return Err(e.into_scan_error(FORMAT)),
+    };
+    match graph {
+        Some(g)
             if !g.node.is_empty() || g.library.as_ref().is_some_and(|l| !l.function.is_empty()) =>
         {
             Ok(vec![GraphsOwned {
@@ -99,13 +127,9 @@ fn decode_graphs(bytes: &[u8]) -> Result<Vec<GraphsOwned>, ScanError> {
             }])
         }
         _ => match saved {
-            Err(e) => Err(ScanError::malformed(
-                "savedmodel",
-                None,
-                format!("not a SavedModel protobuf ({e})"),
-            )),
+            Err(e) => Err(e),
             Ok(_) => Err(ScanError::malformed(
-                "savedmodel",
+                FORMAT,
                 None,
                 "no meta graph and no graph node: not a SavedModel or GraphDef",
             )),
@@ -347,8 +371,12 @@ impl Scanner for KerasMetadataScanner {
         item.format == Format::SavedModel && leaf_file_name(item) == KERAS_METADATA
     }
     fn scan(&self, item: &Item, ctx: &mut ScanCtx<'_>) -> Result<(), ScanError> {
-        let bytes = read_capped(item, ctx)?;
-        let meta = SavedMetadata::decode(bytes.as_slice()).map_err(|e| {
+        let cap = ctx.settings.limits.max_in_memory_bytes;
+        let (meta, read) =
+            protowire::decode::<SavedMetadata, _>(&item.blob, Kind::SavedMetadata, cap)
+                .map_err(|e| e.into_scan_error("keras_metadata"))?;
+        ctx.budget.charge_bytes(read)?;
+        let meta = meta.map_err(|e| {
             ScanError::malformed(
                 "keras_metadata",
                 None,
@@ -401,6 +429,7 @@ mod tests {
     use super::*;
     use crate::findings::Severity;
     use crate::scanners::keras::tests::{run, scan_file};
+    use prost::Message;
 
     fn ops_of(rel: &str) -> Vec<(String, Severity, &'static str)> {
         let out = scan_file(&SavedModelOpScanner, rel, Format::SavedModel);
@@ -546,7 +575,7 @@ mod tests {
         assert_eq!(e.category(), ErrorCategory::Malformed);
         assert_eq!(
             e.to_string(),
-            "savedmodel: not a SavedModel protobuf (failed to decode Protobuf message: SavedModel.meta_graphs: buffer underflow)"
+            "savedmodel: not a SavedModel protobuf (field 2 runs past its message) (at byte 2)"
         );
         let (_, r) = run(
             &SavedModelOpScanner,
@@ -555,7 +584,7 @@ mod tests {
         );
         assert_eq!(
             r.unwrap_err().to_string(),
-            "savedmodel: not a SavedModel protobuf (failed to decode Protobuf message: invalid varint)"
+            "savedmodel: not a SavedModel protobuf (varint longer than 10 bytes) (at byte 0)"
         );
     }
 
@@ -620,10 +649,130 @@ mod tests {
             node: vec![node],
             library: None,
         };
-        let graphs = decode_graphs(&g.encode_to_vec()).unwrap();
-        let mut index = OpIndex::default();
-        index.add_graph(&graphs[0]);
-        assert!(index.uses.contains_key("ReadFile"));
+        let item = crate::scanners::keras::tests::item_from(
+            g.encode_to_vec(),
+            crate::findings::Source::file("frozen.pb".into(), "frozen.pb".into()),
+            Format::SavedModel,
+        );
+        let (out, r) = crate::scanners::keras::tests::run_item_with(
+            &SavedModelOpScanner,
+            &item,
+            &crate::settings::Settings::defaults(),
+        );
+        r.unwrap();
+        assert!(
+            out.issues.iter().any(|i| i.operator == "ReadFile"),
+            "{:?}",
+            out.issues
+        );
+    }
+
+    /// (fixture, root message) pairs: every protobuf the two scanners read.
+    const PROTOBUFS: &[(&str, Kind)] = &[
+        (
+            "savedmodel/benign/tf_module/saved_model.pb",
+            Kind::SavedModel,
+        ),
+        (
+            "savedmodel/benign/keras_export/saved_model.pb",
+            Kind::SavedModel,
+        ),
+        ("savedmodel/benign/tfkeras/saved_model.pb", Kind::SavedModel),
+        (
+            "savedmodel/malicious/read_file/saved_model.pb",
+            Kind::SavedModel,
+        ),
+        (
+            "savedmodel/benign/tfkeras/keras_metadata.pb",
+            Kind::SavedMetadata,
+        ),
+        (
+            "savedmodel/malicious/tfkeras_lambda_os_system/keras_metadata.pb",
+            Kind::SavedMetadata,
+        ),
+    ];
+
+    fn whole_and_copy(bytes: &[u8], kind: Kind) -> Option<(String, String)> {
+        let c =
+            protowire::compact(&Blob::from_vec(bytes.to_vec()), kind, u64::MAX, u64::MAX).ok()?;
+        let copy = c.bytes.as_slice();
+        Some(match kind {
+            Kind::SavedMetadata => (
+                format!("{:?}", SavedMetadata::decode(bytes).ok()),
+                format!("{:?}", SavedMetadata::decode(copy).ok()),
+            ),
+            Kind::Graph => (
+                format!("{:?}", GraphDef::decode(bytes).ok()),
+                format!("{:?}", GraphDef::decode(copy).ok()),
+            ),
+            _ => (
+                format!("{:?}", SavedModel::decode(bytes).ok()),
+                format!("{:?}", SavedModel::decode(copy).ok()),
+            ),
+        })
+    }
+
+    #[test]
+    fn the_compact_copy_decodes_as_the_file_on_every_fixture() {
+        for &(rel, kind) in PROTOBUFS {
+            let bytes = std::fs::read(crate::scanners::keras::tests::fixture_path(rel)).unwrap();
+            let (whole, copy) = whole_and_copy(&bytes, kind).unwrap();
+            assert!(!whole.starts_with("None"), "{rel} does not decode");
+            assert_eq!(whole, copy, "{rel}");
+            // As a frozen graph too: the fallback decode of the same bytes.
+            let (whole, copy) = whole_and_copy(&bytes, Kind::Graph).unwrap_or_default();
+            assert_eq!(whole, copy, "{rel} as a GraphDef");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+        /// Whatever the bytes, the compact copy decodes as the file does (or both fail).
+        #[test]
+        fn the_compact_copy_decodes_as_the_file(which in 0usize..6, edits in proptest::collection::vec((0usize..1 << 16, proptest::prelude::any::<u8>()), 1..4), cut in 0usize..64) {
+            let (rel, kind) = PROTOBUFS[which];
+            let mut b = std::fs::read(crate::scanners::keras::tests::fixture_path(rel)).unwrap();
+            let len = b.len();
+            for (pos, byte) in edits {
+                b[pos % len] = byte;
+            }
+            b.truncate(len - cut.min(len));
+            for k in [kind, Kind::Graph] {
+                if let Some((whole, copy)) = whole_and_copy(&b, k) {
+                    proptest::prop_assert_eq!(whole, copy);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_flood_of_empty_nodes_stops_at_the_memory_cap() {
+        // 10,000 empty `node` fields of a frozen GraphDef: two bytes each, ~150 bytes each
+        // once decoded. A 1 MiB cap allows 4,096 messages.
+        let bytes: Vec<u8> = [0x0a_u8, 0x00].repeat(10_000);
+        let item = crate::scanners::keras::tests::item_from(
+            bytes,
+            crate::findings::Source::file("flood.pb".into(), "flood.pb".into()),
+            Format::SavedModel,
+        );
+        let mut settings = crate::settings::Settings::defaults();
+        settings.limits.max_in_memory_bytes = 1 << 20;
+        let (_, r) =
+            crate::scanners::keras::tests::run_item_with(&SavedModelOpScanner, &item, &settings);
+        let e = r.unwrap_err();
+        assert_eq!(
+            e.category(),
+            crate::findings::ErrorCategory::LimitExceeded,
+            "{e}"
+        );
+        // Within the default cap the same file is scanned (each empty node an unknown op '').
+        let (out, r) = crate::scanners::keras::tests::run_item_with(
+            &SavedModelOpScanner,
+            &item,
+            &crate::settings::Settings::defaults(),
+        );
+        r.unwrap();
+        assert!(!out.issues.is_empty());
     }
 
     #[test]

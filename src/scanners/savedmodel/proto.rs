@@ -170,3 +170,66 @@ impl NodeDef {
 pub fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
+
+/// The messages above, for the protobuf pass (`protowire`) that runs before a decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    SavedModel,
+    MetaGraph,
+    MetaInfo,
+    Graph,
+    Node,
+    AttrEntry,
+    AttrValue,
+    ListValue,
+    Tensor,
+    NameAttrList,
+    Library,
+    Function,
+    OpDef,
+    OpList,
+    SavedMetadata,
+    SavedObject,
+}
+
+impl crate::scanners::protowire::Schema for Kind {
+    fn child(self, field: u32) -> Option<Kind> {
+        use Kind::*;
+        Some(match (self, field) {
+            (SavedModel, 2) => MetaGraph,
+            (MetaGraph, 1) => MetaInfo,
+            (MetaGraph, 2) => Graph,
+            (MetaInfo, 2) => OpList,
+            (Graph, 1) => Node,
+            (Graph, 2) => Library,
+            (Node, 5) => AttrEntry,
+            (AttrEntry, 2) => AttrValue,
+            (AttrValue, 1) => ListValue,
+            (AttrValue, 8) => Tensor,
+            (AttrValue, 10) => NameAttrList,
+            (Library, 1) => Function,
+            (Function, 1) => OpDef,
+            (Function, 3) => Node,
+            (OpList, 1) => OpDef,
+            (SavedMetadata, 1) => SavedObject,
+            _ => return None,
+        })
+    }
+
+    fn declared(self, field: u32) -> bool {
+        use Kind::*;
+        matches!(
+            (self, field),
+            (SavedModel, 1)
+                | (MetaInfo, 1 | 4 | 5)
+                | (Node, 1..=4)
+                | (AttrEntry, 1)
+                | (AttrValue, 2)
+                | (ListValue, 2)
+                | (Tensor, 1 | 8)
+                | (NameAttrList, 1)
+                | (OpDef, 1)
+                | (SavedObject, 2..=5)
+        )
+    }
+}
