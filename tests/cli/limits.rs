@@ -273,3 +273,21 @@ fn onnx_tensor_data_does_not_count_against_max_in_memory_bytes() {
     let run = scan_with_limits(&fixture("onnx/benign/mlp.onnx"), "max_in_memory_bytes = 64");
     assert_limit_error(&run, "max_in_memory_bytes");
 }
+
+/// A JSON text takes up to ~36 times its size once parsed: `max_in_memory_bytes` bounds the
+/// parse, not only the file (400 KB of config holding 200,000 numbers is ~19 MB parsed).
+#[test]
+fn max_in_memory_bytes_bounds_a_parsed_json_config_not_only_its_file() {
+    let text = format!(
+        r#"{{"class_name": "Sequential", "config": [{}0]}}"#,
+        "0,".repeat(200_000)
+    );
+    let (_d, p) = write_temp("config.json", text.as_bytes());
+    let run = scan_with_limits(&p, "max_in_memory_bytes = 4194304");
+    assert_limit_error(&run, "max_in_memory_bytes");
+    assert_eq!(
+        scan_json(&p, &[]).code,
+        0,
+        "within the default cap it is scanned"
+    );
+}

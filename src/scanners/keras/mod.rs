@@ -37,7 +37,8 @@ impl Scanner for KerasConfigScanner {
     }
     fn scan(&self, item: &Item, ctx: &mut ScanCtx<'_>) -> Result<(), ScanError> {
         let bytes = read_capped(item, ctx)?;
-        let value: serde_json::Value = match serde_json::from_slice(&bytes) {
+        let mut memory = ctx.settings.limits.max_in_memory_bytes;
+        let value = match crate::scanners::json::value_capped(&bytes, &mut memory)? {
             Ok(v) => v,
             Err(e) if e.to_string().contains("recursion limit") => {
                 return Err(ScanError::Limit(LimitHit {

@@ -385,8 +385,10 @@ impl Scanner for KerasMetadataScanner {
         })?;
         let mut parsed = Vec::with_capacity(meta.nodes.len());
         let mut json_errors = 0usize;
+        // The parsed metadata of every node is kept at once: one memory cap for all.
+        let mut memory = cap;
         for node in &meta.nodes {
-            match serde_json::from_slice::<serde_json::Value>(&node.metadata) {
+            match crate::scanners::json::value_capped(&node.metadata, &mut memory)? {
                 Ok(v) => parsed.push((node, v)),
                 Err(e) => {
                     json_errors += 1;

@@ -100,7 +100,8 @@ impl Scanner for ChatTemplateScanner {
             );
             return Ok(());
         }
-        let value: serde_json::Value = match serde_json::from_slice(&bytes) {
+        let mut memory = ctx.settings.limits.max_in_memory_bytes;
+        let value = match crate::scanners::json::value_capped(&bytes, &mut memory)? {
             Ok(v) => v,
             // The JSON scanner reports files that are not JSON; nothing to add here.
             Err(_) => return Ok(()),
