@@ -81,7 +81,9 @@ pub fn value_capped(
     if let Err(e) = counted {
         return Ok(Err(e));
     }
-    *memory = cap - (bytes.len() as u64 + count.values * BYTES_PER_VALUE);
+    *memory = cap
+        .saturating_sub(bytes.len() as u64)
+        .saturating_sub(count.values.saturating_mul(BYTES_PER_VALUE));
     Ok(serde_json::from_slice(bytes))
 }
 

@@ -5,12 +5,12 @@
 //! Python-backed operators (ONNX Runtime's language-interop `PyOp` imports the module its
 //! attributes name), and custom operator domains that need a native library.
 //!
-//! The scanner decodes the model with the hand-written messages of `proto.rs` after the
-//! allocation-free census of `wire.rs`, then walks the main graph, every nested graph (If,
-//! Loop, Scan bodies and any other graph attribute), training graphs and model-local
-//! functions, with a depth cap. Tensor contents are never decoded and external data files are
-//! never read (only resolved, for the symlink check). TensorFlow's `.pb` files are another
-//! scanner's.
+//! The scanner decodes the model with the hand-written messages of `proto.rs` from the compact
+//! copy the protobuf pass (`protowire`, with the field table of `wire.rs`) makes while reading
+//! the file, then walks the main graph, every nested graph (If, Loop, Scan bodies and any
+//! other graph attribute), training graphs and model-local functions, with a depth cap. Tensor
+//! contents are never read (the pass seeks over them) and external data files are never read
+//! (only resolved, for the symlink check). TensorFlow's `.pb` files are another scanner's.
 
 pub mod proto;
 pub mod wire;

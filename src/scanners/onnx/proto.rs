@@ -4,8 +4,9 @@
 //! not read (tensor contents such as `raw_data` and `float_data`, shapes, types, doc strings)
 //! are not declared: prost skips undeclared fields without copying them.
 //!
-//! `wire::MESSAGE_FIELDS` must list every message-typed field declared here (it bounds how
-//! many messages a decode can allocate); a test checks the two agree on the fixtures.
+//! `wire.rs` must list every field declared here (`child` for the message-typed ones, which
+//! bound how many messages a decode can allocate; `declared` for the rest, which the compact
+//! copy keeps); tests check the two agree on the fixtures and on mutated models.
 
 /// `ModelProto`: the top-level message of a `.onnx` file.
 #[derive(Clone, PartialEq, prost::Message)]
