@@ -129,6 +129,11 @@ pub fn compact<S: Schema>(
     })
 }
 
+/// The field number of a key; prost refuses a key past `u32::MAX` (field numbers have 29 bits).
+fn field_of(key: u64) -> Option<u32> {
+    u32::try_from(key).ok().map(|k| k >> 3)
+}
+
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8 & 0x7f) | 0x80);
@@ -191,6 +196,10 @@ impl Walker {
                 return Err(err(start, "varint runs past the end of the data"));
             }
             let b = self.byte()?;
+            // The tenth byte holds bit 63 only; prost refuses more (an overflow).
+            if i == 9 && b > 1 {
+                return Err(err(start, "varint overflows 64 bits"));
+            }
             value |= u64::from(b & 0x7f) << (7 * i);
             if b & 0x80 == 0 {
                 return Ok(value);
@@ -200,11 +209,16 @@ impl Walker {
     }
 
     /// Walks the fields up to `end` as a message of `kind` at nesting `depth`, writing the
-    /// declared ones to the output.
+    /// declared ones to the output. prost's recursion budget at depth `d` is `101 - d`: it may
+    /// enter a sub-message while the budget is not 0 (so messages nest 101 deep), and skipping
+    /// an undeclared field also needs a budget that is not 0, one less inside each group. The
+    /// pass refuses exactly what prost refuses, so that what it drops cannot change the
+    /// outcome of the decode.
     fn message<S: Schema>(&mut self, kind: S, end: u64, depth: u32) -> Result<(), CompactError> {
-        if depth > PROST_RECURSION_LIMIT {
+        if depth > PROST_RECURSION_LIMIT + 1 {
             return Err(err(self.pos, "messages nested more than 100 deep"));
         }
+        let budget = (PROST_RECURSION_LIMIT + 1).saturating_sub(depth);
         self.census.messages += 1;
         self.census.depth = self.census.depth.max(depth);
         if self.census.messages > self.max_messages {
@@ -215,10 +229,13 @@ impl Walker {
         while self.pos < end {
             let key_at = self.pos;
             let key = self.varint(end)?;
-            let field =
-                u32::try_from(key >> 3).map_err(|_| err(key_at, "field number too large"))?;
+            let field = field_of(key).ok_or_else(|| err(key_at, "field number too large"))?;
             if field == 0 {
                 return Err(err(key_at, "field number 0"));
+            }
+            let keep = kind.child(field).is_some() || kind.declared(field);
+            if !keep && budget == 0 {
+                return Err(err(key_at, "messages nested more than 100 deep"));
             }
             let past = || err(key_at, format!("field {field} runs past its message"));
             let stop = match key & 7 {
@@ -257,10 +274,10 @@ impl Walker {
                     }
                     stop
                 }
-                3 => self.skip_group(field, end, depth + 1)?,
+                3 => self.skip_group(field, end, budget.saturating_sub(1))?,
                 _ => return Err(err(key_at, format!("invalid wire type {}", key & 7))),
             };
-            if kind.child(field).is_some() || kind.declared(field) {
+            if keep {
                 self.copy(key_at, stop)?;
             } else {
                 self.seek(stop)?;
@@ -270,15 +287,18 @@ impl Walker {
     }
 
     /// Skips a proto2 group started by `field`; returns the position after its end tag.
-    fn skip_group(&mut self, field: u32, end: u64, depth: u32) -> Result<u64, CompactError> {
-        if depth > PROST_RECURSION_LIMIT {
-            return Err(err(self.pos, "groups nested more than 100 deep"));
-        }
+    /// `budget` is prost's recursion budget for the fields inside (see `message`).
+    fn skip_group(&mut self, field: u32, end: u64, budget: u32) -> Result<u64, CompactError> {
         while self.pos < end {
             let key_at = self.pos;
             let key = self.varint(end)?;
-            let inner =
-                u32::try_from(key >> 3).map_err(|_| err(key_at, "field number too large"))?;
+            let inner = field_of(key).ok_or_else(|| err(key_at, "field number too large"))?;
+            if inner == 0 {
+                return Err(err(key_at, "field number 0"));
+            }
+            if key & 7 != 4 && budget == 0 {
+                return Err(err(key_at, "groups nested more than 100 deep"));
+            }
             let skip = match key & 7 {
                 0 => {
                     self.varint(end)?;
@@ -288,7 +308,7 @@ impl Walker {
                 5 => 4,
                 2 => self.varint(end)?,
                 3 => {
-                    self.skip_group(inner, end, depth + 1)?;
+                    self.skip_group(inner, end, budget - 1)?;
                     0
                 }
                 4 if inner == field => return Ok(self.pos),

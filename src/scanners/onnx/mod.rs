@@ -770,6 +770,21 @@ mod tests {
         }
     }
 
+    #[test]
+    fn fuzz_regressions_decode_the_same_from_the_compact_copy() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/regressions/onnx");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            if let Ok(c) = wire::compact(&Blob::from_vec(bytes.clone()), 100_000, 32 << 20) {
+                let whole = ModelProto::decode(bytes.as_slice()).ok();
+                assert_eq!(whole, ModelProto::decode(c.bytes.as_slice()).ok());
+            }
+            seen += 1;
+        }
+        assert!(seen > 0);
+    }
+
     fn scan_bytes(bytes: Vec<u8>) {
         let item = Item {
             source: Source::file("fuzz.onnx".into(), PathBuf::from("/nonexistent/fuzz.onnx")),

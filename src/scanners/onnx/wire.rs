@@ -108,6 +108,68 @@ mod tests {
         assert!(census(&model, 500).is_err());
     }
 
+    /// A model whose messages nest `depth` deep (Model, Graph, Node, Attribute, Graph, ...),
+    /// with `inner` as the fields of the innermost one.
+    fn nested(depth: u32, inner: &[u8]) -> Vec<u8> {
+        let mut body = inner.to_vec();
+        for d in (2..=depth).rev() {
+            let tag: u8 = match (d, (d - 2) % 3) {
+                (2, _) => 7,
+                (_, 0) => 6,
+                (_, 1) => 1,
+                _ => 5,
+            };
+            let mut m = vec![tag << 3 | 2];
+            let mut n = body.len();
+            while n >= 0x80 {
+                m.push((n as u8 & 0x7f) | 0x80);
+                n >>= 7;
+            }
+            m.push(n as u8);
+            m.extend(&body);
+            body = m;
+        }
+        body
+    }
+
+    #[test]
+    fn the_pass_refuses_exactly_what_prost_refuses_at_the_recursion_limit() {
+        use crate::scanners::onnx::proto::ModelProto;
+        use prost::Message;
+        // Field 99 is declared by no message.
+        let inners: [&[u8]; 5] = [
+            b"",
+            b"\x98\x06\x01",                     // field 99, a varint
+            b"\x9b\x06\x9c\x06",                 // an empty group 99
+            b"\x9b\x06\x08\x01\x9c\x06",         // a group holding a varint
+            b"\x9b\x06\x13\x08\x01\x14\x9c\x06", // a group in a group
+        ];
+        for inner in inners {
+            for depth in 96..=104 {
+                let bytes = nested(depth, inner);
+                let prost_ok = ModelProto::decode(bytes.as_slice()).is_ok();
+                let ours = compact(&Blob::from_vec(bytes.clone()), u64::MAX, u64::MAX);
+                let copy_ok = ours
+                    .as_ref()
+                    .is_ok_and(|c| ModelProto::decode(c.bytes.as_slice()).is_ok());
+                assert_eq!(ours.is_ok(), prost_ok, "depth {depth}, inner {inner:x?}");
+                assert_eq!(copy_ok, prost_ok, "depth {depth}, inner {inner:x?}");
+                if let Ok(c) = ours {
+                    assert_eq!(c.census.depth, depth);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn keys_and_varints_prost_refuses_are_refused() {
+        // A key past u32::MAX (field number 4093378243 of a 36-bit key) and a ten-byte
+        // varint whose last byte overflows 64 bits.
+        assert!(census(b"\x9d\xec\xff\xfe\x79\x00", u64::MAX).is_err());
+        assert!(census(b"\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02", u64::MAX).is_err());
+        assert!(census(b"\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", u64::MAX).is_ok());
+    }
+
     #[test]
     fn truncated_length_is_a_wire_error() {
         assert!(census(&[0x3a, 0x10, 0x0a], u64::MAX).is_err());

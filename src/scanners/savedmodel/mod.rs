@@ -586,7 +586,7 @@ mod tests {
         );
         assert_eq!(
             r.unwrap_err().to_string(),
-            "savedmodel: not a SavedModel protobuf (varint longer than 10 bytes) (at byte 0)"
+            "savedmodel: not a SavedModel protobuf (varint overflows 64 bits) (at byte 0)"
         );
     }
 
