@@ -30,7 +30,10 @@ pub struct Limits {
     pub max_kept_operand_bytes: u64,
     /// Nesting depth of JSON configs, templates, protobuf sub-graphs, nested pickles.
     pub max_nesting_depth: u32,
-    /// Bytes of a member read into memory when a format needs random access.
+    /// Memory one file's parse may hold: a member read into memory when a format needs random
+    /// access (a compressed zip member, a JSON config), what a protobuf decode allocates (its
+    /// compact copy and messages), what a parsed JSON text takes, and any single read the HDF5
+    /// parser asks for.
     pub max_in_memory_bytes: u64,
     /// Seconds one file may take (0 = no limit).
     pub max_seconds_per_file: u64,
