@@ -22,17 +22,20 @@ impl Scanner for JsonScanner {
         item.format == Format::Json
     }
     fn scan(&self, item: &Item, ctx: &mut ScanCtx<'_>) -> Result<(), ScanError> {
-        let Some(bytes) = item
-            .blob
-            .to_vec_capped(ctx.settings.limits.max_in_memory_bytes)?
-        else {
-            return Err(ScanError::Limit(crate::limits::LimitHit {
-                limit: "max_in_memory_bytes",
-                detail: "JSON file too large to parse".into(),
-            }));
+        // serde_json stops at 128 levels of nesting, which is also what we allow. Nothing is
+        // kept: a small file is checked from memory (fast), a large one streamed through a
+        // buffer (strings are skipped, not collected), so any size is checked in bounded memory.
+        let checked = if item.blob.len() <= IN_MEMORY_JSON {
+            let bytes = item.blob.read_vec(0, item.blob.len() as usize)?;
+            serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).map(drop)
+        } else {
+            let reader = std::io::BufReader::with_capacity(64 << 10, item.blob.reader());
+            serde_json::from_reader::<_, serde::de::IgnoredAny>(reader).map(drop)
         };
-        // serde_json stops at 128 levels of nesting, which is also what we allow.
-        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+        if let Err(e) = checked {
+            if e.is_io() {
+                return Err(ScanError::Io(e.into()));
+            }
             ctx.error(
                 "json",
                 &item.source,
@@ -43,6 +46,9 @@ impl Scanner for JsonScanner {
         Ok(())
     }
 }
+
+/// JSON files up to this size are checked from one read; larger ones are streamed.
+const IN_MEMORY_JSON: u64 = 16 << 20;
 
 /// Memory one JSON value may take once parsed into a `serde_json::Value`: the enum (32 bytes),
 /// its share of a growing vector or of a map node, and a map key's `String`. Measured: a

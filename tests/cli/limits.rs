@@ -291,3 +291,25 @@ fn max_in_memory_bytes_bounds_a_parsed_json_config_not_only_its_file() {
         "within the default cap it is scanned"
     );
 }
+
+/// A JSON file larger than the memory cap is still checked, streamed: valid JSON is clean,
+/// broken JSON is a JSON_DECODE error (17 MB, past the size that is read whole).
+#[test]
+fn a_json_file_larger_than_max_in_memory_bytes_is_streamed() {
+    let big = format!(
+        r#"{{"learner": "{}", "trees": [1, 2, 3]}}"#,
+        "x".repeat(17 << 20)
+    );
+    let (_d, p) = write_temp("model.json", big.as_bytes());
+    let run = scan_with_limits(&p, "max_in_memory_bytes = 1048576");
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(errors(&run.report).is_empty(), "{:#?}", errors(&run.report));
+    let (_d2, cut) = write_temp("model.json", &big.as_bytes()[..big.len() - 5]);
+    let run = scan_with_limits(&cut, "max_in_memory_bytes = 1048576");
+    assert_eq!(run.code, 2);
+    let errs = errors(&run.report);
+    assert!(
+        errs.iter().any(|e| e["category"] == "JSON_DECODE"),
+        "{errs:#?}"
+    );
+}
