@@ -129,12 +129,7 @@ pub fn compact<S: Schema>(
     })
 }
 
-/// The field number of a key; prost refuses a key past `u32::MAX` (field numbers have 29 bits).
-fn field_of(key: u64) -> Option<u32> {
-    u32::try_from(key).ok().map(|k| k >> 3)
-}
-
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8 & 0x7f) | 0x80);
         v >>= 7;
@@ -208,6 +203,18 @@ impl Walker {
         Err(err(start, "varint longer than 10 bytes"))
     }
 
+    /// Reads a field key: where it starts, the key, its field number. prost refuses a key
+    /// past `u32::MAX` (field numbers have 29 bits) and field 0.
+    fn key(&mut self, end: u64) -> Result<(u64, u64, u32), CompactError> {
+        let key_at = self.pos;
+        let key = self.varint(end)?;
+        match u32::try_from(key).map(|k| k >> 3) {
+            Ok(0) => Err(err(key_at, "field number 0")),
+            Ok(field) => Ok((key_at, key, field)),
+            Err(_) => Err(err(key_at, "field number too large")),
+        }
+    }
+
     /// Walks the fields up to `end` as a message of `kind` at nesting `depth`, writing the
     /// declared ones to the output. prost's recursion budget at depth `d` is `101 - d`: it may
     /// enter a sub-message while the budget is not 0 (so messages nest 101 deep), and skipping
@@ -227,12 +234,7 @@ impl Walker {
             });
         }
         while self.pos < end {
-            let key_at = self.pos;
-            let key = self.varint(end)?;
-            let field = field_of(key).ok_or_else(|| err(key_at, "field number too large"))?;
-            if field == 0 {
-                return Err(err(key_at, "field number 0"));
-            }
+            let (key_at, key, field) = self.key(end)?;
             let keep = kind.child(field).is_some() || kind.declared(field);
             if !keep && budget == 0 {
                 return Err(err(key_at, "messages nested more than 100 deep"));
@@ -290,12 +292,7 @@ impl Walker {
     /// `budget` is prost's recursion budget for the fields inside (see `message`).
     fn skip_group(&mut self, field: u32, end: u64, budget: u32) -> Result<u64, CompactError> {
         while self.pos < end {
-            let key_at = self.pos;
-            let key = self.varint(end)?;
-            let inner = field_of(key).ok_or_else(|| err(key_at, "field number too large"))?;
-            if inner == 0 {
-                return Err(err(key_at, "field number 0"));
-            }
+            let (key_at, key, inner) = self.key(end)?;
             if key & 7 != 4 && budget == 0 {
                 return Err(err(key_at, "groups nested more than 100 deep"));
             }

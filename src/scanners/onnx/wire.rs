@@ -87,6 +87,14 @@ pub fn census(buf: &[u8], max_messages: u64) -> Result<Census, CompactError> {
 mod tests {
     use super::*;
 
+    /// A length-delimited field: its one-byte key, then `body` with its length.
+    fn field(key: u8, body: &[u8]) -> Vec<u8> {
+        let mut m = vec![key];
+        crate::scanners::protowire::put_varint(&mut m, body.len() as u64);
+        m.extend(body);
+        m
+    }
+
     #[test]
     fn empty_nodes_are_counted_without_allocating() {
         // ModelProto { graph (7): GraphProto { node (1) x 1000, empty } }
@@ -94,14 +102,7 @@ mod tests {
         for _ in 0..1000 {
             graph.extend([0x0a, 0x00]);
         }
-        let mut model = vec![0x3a];
-        let mut n = graph.len();
-        while n >= 0x80 {
-            model.push((n as u8 & 0x7f) | 0x80);
-            n >>= 7;
-        }
-        model.push(n as u8);
-        model.extend(graph);
+        let model = field(0x3a, &graph);
         let c = census(&model, u64::MAX).unwrap();
         assert_eq!(c.messages, 1002);
         assert_eq!(c.depth, 3);
@@ -119,15 +120,7 @@ mod tests {
                 (_, 1) => 1,
                 _ => 5,
             };
-            let mut m = vec![tag << 3 | 2];
-            let mut n = body.len();
-            while n >= 0x80 {
-                m.push((n as u8 & 0x7f) | 0x80);
-                n >>= 7;
-            }
-            m.push(n as u8);
-            m.extend(&body);
-            body = m;
+            body = field(tag << 3 | 2, &body);
         }
         body
     }
@@ -181,25 +174,9 @@ mod tests {
         let mut inner: Vec<u8> = Vec::new();
         for _ in 0..40 {
             for tag in [0x32u8, 0x2a, 0x0a] {
-                let mut m = vec![tag];
-                let mut n = inner.len();
-                while n >= 0x80 {
-                    m.push((n as u8 & 0x7f) | 0x80);
-                    n >>= 7;
-                }
-                m.push(n as u8);
-                m.extend(&inner);
-                inner = m;
+                inner = field(tag, &inner);
             }
         }
-        let mut model = vec![0x3a];
-        let mut n = inner.len();
-        while n >= 0x80 {
-            model.push((n as u8 & 0x7f) | 0x80);
-            n >>= 7;
-        }
-        model.push(n as u8);
-        model.extend(&inner);
-        assert!(census(&model, u64::MAX).is_err());
+        assert!(census(&field(0x3a, &inner), u64::MAX).is_err());
     }
 }

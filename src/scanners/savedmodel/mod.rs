@@ -640,13 +640,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_frozen_graphdef_is_read_too() {
-        let node = proto::NodeDef {
-            name: b"r".to_vec(),
-            op: b"ReadFile".to_vec(),
-            ..Default::default()
-        };
+    /// Scans a frozen GraphDef of one node; the scan must succeed.
+    fn scan_frozen(node: proto::NodeDef) -> crate::scanners::Outcome {
         let g = GraphDef {
             node: vec![node],
             library: None,
@@ -662,6 +657,17 @@ mod tests {
             &crate::settings::Settings::defaults(),
         );
         r.unwrap();
+        out
+    }
+
+    #[test]
+    fn a_frozen_graphdef_is_read_too() {
+        let node = proto::NodeDef {
+            name: b"r".to_vec(),
+            op: b"ReadFile".to_vec(),
+            ..Default::default()
+        };
+        let out = scan_frozen(node);
         assert!(
             out.issues.iter().any(|i| i.operator == "ReadFile"),
             "{:?}",
@@ -784,22 +790,7 @@ mod tests {
             op: b"EvilCustomOp".to_vec(),
             ..Default::default()
         };
-        let g = GraphDef {
-            node: vec![node],
-            library: None,
-        };
-        let bytes = g.encode_to_vec();
-        let item = crate::scanners::keras::tests::item_from(
-            bytes,
-            crate::findings::Source::file("frozen.pb".into(), "frozen.pb".into()),
-            Format::SavedModel,
-        );
-        let (out, r) = crate::scanners::keras::tests::run_item_with(
-            &SavedModelOpScanner,
-            &item,
-            &crate::settings::Settings::defaults(),
-        );
-        r.unwrap();
+        let out = scan_frozen(node);
         assert_eq!(out.issues.len(), 1);
         assert_eq!(out.issues[0].rule, UNKNOWN_OP_RULE);
         assert_eq!(out.issues[0].severity, Severity::Medium);
