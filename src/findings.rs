@@ -4,7 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// ModelScan's four severities, ordered so that `max()` gives the worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -55,9 +56,10 @@ impl fmt::Display for Severity {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Source {
     /// Path relative to the scanned root (the bare file name when a single file is scanned).
-    pub relative: String,
+    /// Shared: a file's source is copied into each thing found in it, at the cost of a count.
+    pub relative: Arc<str>,
     /// Absolute path of the file on disk (what the console report shows).
-    pub absolute: PathBuf,
+    pub absolute: Arc<Path>,
     /// Members inside the file, outermost first.
     pub members: Vec<String>,
 }
@@ -65,8 +67,17 @@ pub struct Source {
 impl Source {
     pub fn file(relative: String, absolute: PathBuf) -> Source {
         Source {
-            relative,
-            absolute,
+            relative: Arc::from(relative),
+            absolute: Arc::from(absolute),
+            members: Vec::new(),
+        }
+    }
+
+    /// The file itself, without the members.
+    pub fn top(&self) -> Source {
+        Source {
+            relative: Arc::clone(&self.relative),
+            absolute: Arc::clone(&self.absolute),
             members: Vec::new(),
         }
     }
@@ -96,7 +107,7 @@ impl Source {
     pub fn leaf_name(&self) -> &str {
         match self.members.last() {
             Some(m) => m.as_str(),
-            None => self.relative.as_str(),
+            None => &self.relative,
         }
     }
 

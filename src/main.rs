@@ -170,12 +170,18 @@ fn run_scan(a: cli::ScanArgs) -> ExitCode {
         let (_, work) = stream::walked_work(path);
         return write_jsonl(work, &settings, output_file.as_deref());
     }
-    let bar = progress::ProgressDisplay::new(progress::wanted(a.quiet || a.no_progress));
-    let report =
-        modelscan::engine::scan_with_progress(path, &path.to_string_lossy(), &settings, &|event| {
+    let display = path.to_string_lossy();
+    let report = if progress::wanted(a.quiet || a.no_progress) {
+        let bar = progress::ProgressDisplay::new(true);
+        let report = modelscan::engine::scan_with_progress(path, &display, &settings, &|event| {
             bar.on(event)
         });
-    bar.finish();
+        bar.finish();
+        report
+    } else {
+        // Nobody watches: no bar, so no total to compute and no file to stat in the walk.
+        modelscan::engine::scan(path, &display, &settings)
+    };
     emit(&report, &a, &settings, output_file.as_deref())
 }
 

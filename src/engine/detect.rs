@@ -213,30 +213,31 @@ fn is_tar_header(head: &[u8]) -> bool {
     if block.get(257..262) == Some(b"ustar") {
         return true;
     }
-    // Old (v7) headers have no magic: check the header checksum.
+    // Old (v7) headers have no magic: check the header checksum (octal digits, then NUL or
+    // space). The field is parsed first: most non-tar content fails there, before the sum.
     let Some(chk_field) = block.get(148..156) else {
         return false;
     };
-    let text: String = chk_field
+    let digits = chk_field
         .iter()
-        .take_while(|&&b| b != 0 && b != b' ')
-        .map(|&b| b as char)
-        .collect();
-    let Ok(stored) = u32::from_str_radix(text.trim(), 8) else {
+        .skip_while(|&&b| b == b' ')
+        .take_while(|&&b| b != 0 && b != b' ');
+    let mut stored: u32 = 0;
+    let mut any = false;
+    for &b in digits {
+        if !(b'0'..=b'7').contains(&b) {
+            return false;
+        }
+        stored = stored * 8 + u32::from(b - b'0');
+        any = true;
+    }
+    if !any {
         return false;
-    };
-    let sum: u32 = block
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| {
-            if (148..156).contains(&i) {
-                u32::from(b' ')
-            } else {
-                u32::from(b)
-            }
-        })
-        .sum();
-    stored == sum && block.first().is_some_and(|&b| b != 0)
+    }
+    // The checksum counts its own field as eight spaces.
+    let all: u32 = block.iter().map(|&b| u32::from(b)).sum();
+    let field: u32 = chk_field.iter().map(|&b| u32::from(b)).sum();
+    stored == all - field + 8 * u32::from(b' ') && block.first().is_some_and(|&b| b != 0)
 }
 
 fn is_safetensors(head: &[u8], total_len: u64) -> bool {
@@ -313,6 +314,39 @@ mod tests {
     fn protocol_2_pickle_is_detected_whatever_the_name() {
         let p = b"\x80\x02}q\x00.";
         assert_eq!(detect("notes.txt", p, p, p.len() as u64), Format::Pickle);
+    }
+
+    /// A pre-POSIX (v7) tar header: no `ustar` magic, only the checksum says it is one.
+    fn v7_header(chk: impl Fn(u32) -> Vec<u8>) -> Vec<u8> {
+        let mut h = vec![0u8; 512];
+        h[..9].copy_from_slice(b"model.pkl");
+        h[100..108].copy_from_slice(b"0000644\0");
+        h[124..136].copy_from_slice(b"00000000012\0");
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+        let field = chk(sum);
+        h[148..148 + field.len()].copy_from_slice(&field);
+        h
+    }
+
+    #[test]
+    fn a_v7_tar_header_is_recognised_by_its_checksum() {
+        // As tar writes it (six digits, NUL, space), and space-padded as some old tars did.
+        let h = v7_header(|s| format!("{s:06o}\0 ").into_bytes());
+        assert!(is_tar_header(&h));
+        let h = v7_header(|s| format!("  {s:o}\0").into_bytes());
+        assert!(is_tar_header(&h));
+        // One off, a non-octal digit, or no digits: not a tar header.
+        let h = v7_header(|s| format!("{:06o}\0 ", s + 1).into_bytes());
+        assert!(!is_tar_header(&h));
+        let h = v7_header(|_| b"0001238\0".to_vec());
+        assert!(!is_tar_header(&h));
+        let h = v7_header(|_| b"\0       ".to_vec());
+        assert!(!is_tar_header(&h));
+        // A pickle of 512 bytes or more is not a tar header.
+        let mut p = b"\x80\x02}q\x00(X\x04\x00\x00\x00name".to_vec();
+        p.resize(600, b'N');
+        assert!(!is_tar_header(&p));
     }
 
     #[test]

@@ -37,24 +37,36 @@ pub enum Progress<'a> {
 
 /// Scan `path` (a file or a folder) with `settings` and build the report.
 pub fn scan(path: &Path, input_display: &str, settings: &Settings) -> Report {
-    scan_with_progress(path, input_display, settings, &|_| {})
+    let walked = walk::walk(path);
+    let outcomes = scan_files_reporting(&walked.files, settings, &|_| {});
+    finish(walked, outcomes, input_display, settings)
 }
 
 /// `scan`, telling `on_progress` where it is. The callback runs on the scanning threads, so it
-/// must be cheap; it never changes what is found.
+/// must be cheap; it never changes what is found. The walk reads every file's size here, for
+/// the total that `Progress::Start` announces.
 pub fn scan_with_progress(
     path: &Path,
     input_display: &str,
     settings: &Settings,
     on_progress: &(dyn Fn(Progress<'_>) + Sync),
 ) -> Report {
-    let walked = walk::walk(path);
-    let sizes: Vec<u64> = walked.files.iter().map(|f| f.size).collect();
+    let walked = walk::walk_sized(path);
     on_progress(Progress::Start {
         files: walked.files.len(),
-        bytes: sizes.iter().sum(),
+        bytes: walked.files.iter().filter_map(|f| f.size).sum(),
     });
-    let outcomes = scan_files_reporting(&walked.files, &sizes, settings, on_progress);
+    let outcomes = scan_files_reporting(&walked.files, settings, on_progress);
+    finish(walked, outcomes, input_display, settings)
+}
+
+/// Merge the walk and the per-file outcomes, apply the policy, build the report.
+fn finish(
+    walked: walk::Walked,
+    outcomes: Vec<Outcome>,
+    input_display: &str,
+    settings: &Settings,
+) -> Report {
     let mut all = Outcome::default();
     for skip in walked.skipped {
         all.skipped.push(skip);
@@ -76,32 +88,31 @@ pub fn scan_with_progress(
 
 /// Scan each file; in parallel, results in input order.
 pub fn scan_files(files: &[walk::WalkedFile], settings: &Settings) -> Vec<Outcome> {
-    scan_files_reporting(files, &[], settings, &|_| {})
+    scan_files_reporting(files, settings, &|_| {})
 }
 
 fn scan_files_reporting(
     files: &[walk::WalkedFile],
-    sizes: &[u64],
     settings: &Settings,
     on_progress: &(dyn Fn(Progress<'_>) + Sync),
 ) -> Vec<Outcome> {
     use rayon::prelude::*;
-    let one = |(k, f): (usize, &walk::WalkedFile)| {
+    let one = |f: &walk::WalkedFile| {
         on_progress(Progress::FileStarted(&f.source));
         let out = scan_file(&f.source, settings);
         on_progress(Progress::FileDone(
             &f.source,
-            sizes.get(k).copied().unwrap_or(0),
+            f.size.or(out.file_size).unwrap_or(0),
         ));
         out
     };
-    let run = || files.par_iter().enumerate().map(one).collect::<Vec<_>>();
+    let run = || files.par_iter().map(one).collect::<Vec<_>>();
     match rayon::ThreadPoolBuilder::new()
         .num_threads(settings.jobs.max(1))
         .build()
     {
         Ok(pool) => pool.install(run),
-        Err(_) => files.iter().enumerate().map(one).collect(),
+        Err(_) => files.iter().map(one).collect(),
     }
 }
 
@@ -121,7 +132,10 @@ pub fn scan_file(source: &Source, settings: &Settings) -> Outcome {
         }
     };
     let blob = match Blob::from_file(file) {
-        Ok(b) => b,
+        Ok(b) => {
+            out.file_size = Some(b.len());
+            b
+        }
         Err(e) => {
             out.errors.push(ScanErrorEntry {
                 category: ErrorCategory::Io,
@@ -205,7 +219,7 @@ fn scan_root(
         None => scan_blob(&mut ctx, source, blob),
         Some(f) => {
             let head = blob.head(detect::HEAD_LEN).unwrap_or_default();
-            record_hash(&mut ctx, &source, &blob);
+            record_hash(&mut ctx, &source, &blob, &head);
             dispatch(&mut ctx, source, blob, head, f);
         }
     }
@@ -263,7 +277,7 @@ pub fn scan_blob(ctx: &mut ScanCtx<'_>, source: Source, blob: Blob) {
     };
     let format = detect::detect(source.leaf_name(), &head, &tail, blob.len());
     if source.members.is_empty() {
-        record_hash(ctx, &source, &blob);
+        record_hash(ctx, &source, &blob, &head);
     }
     report_extension_mismatch(ctx, &source, format);
     // A pickle with a complete zip appended (the zip's end record ends the file) is both: torch
@@ -349,7 +363,7 @@ pub fn scan_leaf(ctx: &mut ScanCtx<'_>, item: Item) {
     }
     ctx.out.scanned.push(item.source.clone());
     if !item.source.members.is_empty() {
-        record_hash(ctx, &item.source, &item.blob);
+        record_hash(ctx, &item.source, &item.blob, &item.head);
     }
     for s in scanners {
         if let Err(e) = s.scan(&item, ctx) {
@@ -367,26 +381,34 @@ pub fn report_error(ctx: &mut ScanCtx<'_>, scan_name: &'static str, source: &Sou
 /// sha256 of a top-level file (files over 64 MB are hashed when the report is built, streaming)
 /// or of a scanned member. Members no scanner reads (tensor storages) are not hashed: that would
 /// read every byte of a multi-GB checkpoint.
-fn record_hash(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob) {
+/// The SHA-256 of a scanned file (or member) for the report. `head` is the blob's first bytes,
+/// already read for detection: a small file (nearly every pickle) is hashed from it, not read again.
+fn record_hash(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob, head: &[u8]) {
     const TOP_LEVEL_LIMIT: u64 = 64 << 20;
     if !ctx.settings.hashes || (source.members.is_empty() && blob.len() > TOP_LEVEL_LIMIT) {
         return;
     }
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    let mut off = 0u64;
-    let mut buf = vec![0u8; 1 << 16];
-    while off < blob.len() {
-        match blob.read_at(off, &mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => {
-                h.update(buf.get(..n).unwrap_or(&[]));
-                off += n as u64;
+    if head.len() as u64 == blob.len() {
+        h.update(head);
+    } else {
+        let mut off = 0u64;
+        let mut buf =
+            vec![0u8; (1usize << 16).min(usize::try_from(blob.len()).unwrap_or(usize::MAX))];
+        while off < blob.len() {
+            match blob.read_at(off, &mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    h.update(buf.get(..n).unwrap_or(&[]));
+                    off += n as u64;
+                }
             }
         }
     }
-    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    ctx.out.hashes.push((source.clone(), hex));
+    ctx.out
+        .hashes
+        .push((source.clone(), crate::report::hashes::hex(&h.finalize())));
 }
 
 #[cfg(test)]

@@ -241,9 +241,9 @@ fn process(seq: u64, work: Work, settings: &Settings) -> InputDone {
 /// for a file inside a listed folder.
 fn rebase(source: &mut Source, listed: &str, is_dir: bool) {
     source.relative = if is_dir {
-        format!("{}/{}", listed.trim_end_matches('/'), source.relative)
+        format!("{}/{}", listed.trim_end_matches('/'), source.relative).into()
     } else {
-        listed.to_string()
+        listed.into()
     };
 }
 
@@ -252,11 +252,8 @@ fn scan_one(f: WalkedFile, settings: &Settings) -> FileDone {
     let t = Instant::now();
     let mut outcome = super::scan_file(&f.source, settings);
     super::policy::apply(&mut outcome, settings);
-    // The walk's size; 0 there also means "could not stat", so ask again only then.
-    let size = match f.size {
-        0 => std::fs::metadata(&f.source.absolute).ok().map(|m| m.len()),
-        n => Some(n),
-    };
+    // The walk's size if it read one, else the size seen when the scan opened the file.
+    let size = f.size.or(outcome.file_size);
     FileDone {
         size,
         source: f.source,
@@ -399,7 +396,7 @@ mod tests {
             &settings,
             &mut |d| {
                 assert_eq!(d.files.len(), 1);
-                seen.push((d.seq, d.files[0].source.relative.clone()));
+                seen.push((d.seq, d.files[0].source.relative.to_string()));
                 Flow::Continue
             },
         );
@@ -424,7 +421,11 @@ mod tests {
             &Settings::defaults(),
         );
         assert_eq!(d.seq, 7);
-        let names: Vec<_> = d.files.iter().map(|f| f.source.relative.clone()).collect();
+        let names: Vec<_> = d
+            .files
+            .iter()
+            .map(|f| f.source.relative.to_string())
+            .collect();
         let base = listed.trim_end_matches('/');
         assert_eq!(names, [format!("{base}/a.pkl"), format!("{base}/b.pkl")]);
         assert!(d.files.iter().all(|f| f.size == Some(2)));

@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub struct WalkedFile {
     pub source: Source,
-    /// Size on disk (of the target, for a symlink) from the walk's own `stat`, so the engine
-    /// does not stat every file again; 0 when it could not be read.
-    pub size: u64,
+    /// Size on disk (of the target, for a symlink), when the walk was asked for sizes
+    /// (`walk_sized`) and could read it. A plain walk reads the file types from the folder
+    /// listing and stats nothing: the scan learns each size when it opens the file.
+    pub size: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -49,7 +50,17 @@ fn normalize(p: &Path) -> PathBuf {
     out
 }
 
+/// Walk `path`; files found in a folder come without their size.
 pub fn walk(path: &Path) -> Walked {
+    walk_with(path, false)
+}
+
+/// `walk`, with each file's size (one `stat` per file; for a progress display's total).
+pub fn walk_sized(path: &Path) -> Walked {
+    walk_with(path, true)
+}
+
+fn walk_with(path: &Path, sizes: bool) -> Walked {
     let abs = normalize(&absolute(path));
     let mut w = Walked::default();
     let meta = std::fs::metadata(&abs);
@@ -59,7 +70,14 @@ pub fn walk(path: &Path) -> Walked {
         let allowed = allowed_roots(&canon_root);
         let mut visited = HashSet::new();
         visited.insert(canon_root.clone());
-        walk_dir(&abs, &abs, &allowed, &mut visited, &mut w);
+        let mut walker = Walker {
+            root: &abs,
+            allowed: &allowed,
+            visited: &mut visited,
+            sizes,
+            w: &mut w,
+        };
+        walker.dir(&abs);
     } else {
         w.absolute_root = abs.parent().map(Path::to_path_buf).unwrap_or_default();
         let name = abs
@@ -68,7 +86,7 @@ pub fn walk(path: &Path) -> Walked {
             .unwrap_or_default();
         w.files.push(WalkedFile {
             source: Source::file(name, abs),
-            size: meta.map_or(0, |m| m.len()),
+            size: meta.ok().map(|m| m.len()),
         });
     }
     w
@@ -91,79 +109,93 @@ fn allowed_roots(root: &Path) -> Vec<PathBuf> {
     v
 }
 
-fn walk_dir(
-    root: &Path,
-    dir: &Path,
-    allowed: &[PathBuf],
-    visited: &mut HashSet<PathBuf>,
-    w: &mut Walked,
-) {
-    // Sorted by name: the same order as by path (all share `dir`), without splitting every
-    // path into components at each comparison.
-    let mut entries: Vec<(std::ffi::OsString, PathBuf)> = match std::fs::read_dir(dir) {
-        Ok(rd) => rd
-            .filter_map(|e| e.ok().map(|e| (e.file_name(), e.path())))
-            .collect(),
-        Err(e) => {
-            w.errors.push(ScanErrorEntry {
-                category: ErrorCategory::Io,
-                description: format!("cannot read folder: {e}"),
-                source: Some(source_for(root, dir)),
-                scan_name: "ModelScan",
-            });
-            return;
-        }
-    };
-    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    for (_, p) in entries {
-        let Ok(meta) = std::fs::symlink_metadata(&p) else {
-            continue;
-        };
-        let mut is_dir = meta.is_dir();
-        let mut is_file = meta.is_file();
-        let mut size = meta.len();
-        if meta.file_type().is_symlink() {
-            let target = std::fs::canonicalize(&p);
-            match target {
-                Ok(t) if allowed.iter().any(|a| t.starts_with(a)) => {
-                    let target_meta = std::fs::metadata(&t);
-                    is_dir = target_meta.as_ref().is_ok_and(std::fs::Metadata::is_dir);
-                    is_file = target_meta.as_ref().is_ok_and(std::fs::Metadata::is_file);
-                    size = target_meta.map_or(0, |m| m.len());
-                    if is_dir && !visited.insert(t.clone()) {
-                        continue;
-                    }
-                }
-                Ok(t) => {
-                    w.skipped.push(SkipEntry {
-                        category: SkipCategory::Symlink,
-                        description: format!(
-                            "symlink points outside the scanned folder (to {}); not followed",
-                            t.display()
-                        ),
-                        source: source_for(root, &p),
-                        scan_name: "ModelScan",
-                    });
-                    continue;
-                }
+struct Walker<'a> {
+    root: &'a Path,
+    allowed: &'a [PathBuf],
+    visited: &'a mut HashSet<PathBuf>,
+    sizes: bool,
+    w: &'a mut Walked,
+}
+
+impl Walker<'_> {
+    fn dir(&mut self, dir: &Path) {
+        // Sorted by name: the same order as by path (all share `dir`), without splitting every
+        // path into components at each comparison. The type comes from the listing itself
+        // (`d_type`; std stats only where the file system leaves it unknown).
+        let mut entries: Vec<(std::ffi::OsString, PathBuf, Option<std::fs::FileType>)> =
+            match std::fs::read_dir(dir) {
+                Ok(rd) => rd
+                    .filter_map(|e| {
+                        e.ok()
+                            .map(|e| (e.file_name(), e.path(), e.file_type().ok()))
+                    })
+                    .collect(),
                 Err(e) => {
-                    w.skipped.push(SkipEntry {
-                        category: SkipCategory::Symlink,
-                        description: format!("broken symlink: {e}"),
-                        source: source_for(root, &p),
+                    self.w.errors.push(ScanErrorEntry {
+                        category: ErrorCategory::Io,
+                        description: format!("cannot read folder: {e}"),
+                        source: Some(source_for(self.root, dir)),
                         scan_name: "ModelScan",
                     });
-                    continue;
+                    return;
                 }
+            };
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (_, p, file_type) in entries {
+            let Some(file_type) = file_type else {
+                continue;
+            };
+            if file_type.is_symlink() {
+                self.symlink(&p);
+            } else if file_type.is_dir() {
+                self.dir(&p);
+            } else if file_type.is_file() {
+                let size = if self.sizes {
+                    std::fs::symlink_metadata(&p).ok().map(|m| m.len())
+                } else {
+                    None
+                };
+                self.w.files.push(WalkedFile {
+                    source: source_for(self.root, &p),
+                    size,
+                });
             }
         }
-        if is_dir {
-            walk_dir(root, &p, allowed, visited, w);
-        } else if is_file {
-            w.files.push(WalkedFile {
-                source: source_for(root, &p),
-                size,
-            });
+    }
+
+    /// Followed only while it stays inside the allowed roots.
+    fn symlink(&mut self, p: &Path) {
+        match std::fs::canonicalize(p) {
+            Ok(t) if self.allowed.iter().any(|a| t.starts_with(a)) => {
+                let target_meta = std::fs::metadata(&t);
+                let is_dir = target_meta.as_ref().is_ok_and(std::fs::Metadata::is_dir);
+                let is_file = target_meta.as_ref().is_ok_and(std::fs::Metadata::is_file);
+                if is_dir {
+                    if self.visited.insert(t.clone()) {
+                        self.dir(p);
+                    }
+                } else if is_file {
+                    self.w.files.push(WalkedFile {
+                        source: source_for(self.root, p),
+                        size: target_meta.ok().map(|m| m.len()),
+                    });
+                }
+            }
+            Ok(t) => self.w.skipped.push(SkipEntry {
+                category: SkipCategory::Symlink,
+                description: format!(
+                    "symlink points outside the scanned folder (to {}); not followed",
+                    t.display()
+                ),
+                source: source_for(self.root, p),
+                scan_name: "ModelScan",
+            }),
+            Err(e) => self.w.skipped.push(SkipEntry {
+                category: SkipCategory::Symlink,
+                description: format!("broken symlink: {e}"),
+                source: source_for(self.root, p),
+                scan_name: "ModelScan",
+            }),
         }
     }
 }

@@ -25,7 +25,18 @@ pub fn sha256_file(path: &Path) -> Option<String> {
             Err(_) => return None,
         }
     }
-    Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Some(hex(&h.finalize()))
+}
+
+/// Lower-case hexadecimal, two digits per byte.
+pub fn hex(bytes: &[u8]) -> String {
+    let digit = |d: u8| char::from_digit(u32::from(d), 16).unwrap_or('0');
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(digit(b >> 4));
+        s.push(digit(b & 15));
+    }
+    s
 }
 
 /// Add the missing hashes of top-level files that the scan saw (scanned, skipped, with an
@@ -39,7 +50,7 @@ pub fn complete(out: &mut Outcome) {
         .hashes
         .iter()
         .filter(|(s, _)| s.members.is_empty())
-        .map(|(s, _)| s.relative.as_str())
+        .map(|(s, _)| &*s.relative)
         .collect();
     let mut seen: HashSet<&str> = HashSet::new();
     let mut missing: Vec<Source> = Vec::new();
@@ -51,8 +62,8 @@ pub fn complete(out: &mut Outcome) {
         .chain(out.errors.iter().filter_map(|e| e.source.as_ref()))
         .chain(out.hashes.iter().map(|(s, _)| s));
     for s in candidates {
-        if !hashed.contains(s.relative.as_str()) && seen.insert(s.relative.as_str()) {
-            missing.push(Source::file(s.relative.clone(), s.absolute.clone()));
+        if !hashed.contains(&*s.relative) && seen.insert(&*s.relative) {
+            missing.push(s.top());
         }
     }
     if missing.is_empty() {
@@ -78,6 +89,12 @@ pub fn complete(out: &mut Outcome) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn hex_is_two_lower_case_digits_per_byte() {
+        assert_eq!(super::hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(super::hex(&[]), "");
+    }
+
     use super::*;
     use std::path::PathBuf;
 

@@ -377,7 +377,7 @@ impl Ctx {
     }
 
     fn top_location(&self, s: &Source) -> ArtifactLocation {
-        let top = Source::file(s.relative.clone(), s.absolute.clone());
+        let top = s.top();
         ArtifactLocation {
             uri: Some(self.top_uri(s)),
             uri_base_id: Some(SRCROOT),

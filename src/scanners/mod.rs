@@ -98,6 +98,8 @@ pub struct Outcome {
     pub imports: Vec<(Source, Vec<ImportRecord>)>,
     /// sha256 of each scanned file and member, hex.
     pub hashes: Vec<(Source, String)>,
+    /// The size of the file on disk, as seen when it was opened.
+    pub file_size: Option<u64>,
 }
 
 /// What a scanner uses to report, plus the settings and the per-file budget.

@@ -85,7 +85,7 @@ enum V {
     Int(i128),
     BigInt,
     Float,
-    Str(Rc<str>),
+    Str(Text),
     Bytes(Rc<[u8]>),
     /// A string or bytes operand too large to keep: where it is in the stream and its length.
     Big(u64, u64),
@@ -96,6 +96,82 @@ enum V {
     Buffer,
     /// Something the VM does not model (a node past the budget, an unresolved extension).
     Opaque,
+}
+
+/// Bytes of a `str` kept inline: the dict keys and attribute names that make up most strings
+/// in a model pickle fit, so they cost no allocation (`V` stays 32 bytes).
+const INLINE_TEXT: usize = 22;
+
+/// A Python `str` operand: inline when short, shared otherwise.
+#[derive(Clone)]
+enum Text {
+    Inline(u8, [u8; INLINE_TEXT]),
+    Shared(Rc<str>),
+}
+
+impl Text {
+    fn new(s: &str) -> Text {
+        let mut buf = [0u8; INLINE_TEXT];
+        match (buf.get_mut(..s.len()), u8::try_from(s.len())) {
+            (Some(dst), Ok(n)) => {
+                dst.copy_from_slice(s.as_bytes());
+                Text::Inline(n, buf)
+            }
+            _ => Text::Shared(Rc::from(s)),
+        }
+    }
+
+    /// Python's decoding of the bytes: invalid UTF-8 becomes U+FFFD.
+    fn from_utf8_lossy(bytes: &[u8]) -> Text {
+        // Short ASCII, nearly every string in a model pickle: no UTF-8 validation needed.
+        if bytes.len() <= INLINE_TEXT && bytes.is_ascii() {
+            let mut buf = [0u8; INLINE_TEXT];
+            if let (Some(d), Ok(n)) = (buf.get_mut(..bytes.len()), u8::try_from(bytes.len())) {
+                d.copy_from_slice(bytes);
+                return Text::Inline(n, buf);
+            }
+        }
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Text::new(s),
+            Err(_) => Text::new(&String::from_utf8_lossy(bytes)),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // Always UTF-8: filled from a `str` or from ASCII bytes.
+            Text::Inline(n, buf) => buf
+                .get(..usize::from(*n))
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or_default(),
+            Text::Shared(s) => s,
+        }
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Display for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
 }
 
 #[derive(Debug)]
@@ -370,7 +446,8 @@ pub struct Vm<'a> {
     /// The imports so far (moved to `out.imports` at the end): shared, so that a call can hold
     /// its callee's import while it reports findings without copying its strings.
     imports: Vec<Rc<Import>>,
-    /// (module, name) as written -> import id; searched only past `LINEAR_IMPORTS` imports.
+    /// (module, name) as written -> import id; built and searched only past `LINEAR_IMPORTS`
+    /// imports (a typical model pickle has a handful, found faster by a linear search).
     import_index: HashMap<(String, String), u32>,
     reported: HashSet<(&'static str, String, String)>,
     /// `builtins.getattr` was imported: its finding waits until we see how it is used.
@@ -674,7 +751,7 @@ impl<'a> Vm<'a> {
 
     fn str_value(&self, data: Option<Vec<u8>>, end: u64, len: u64) -> V {
         match data {
-            Some(d) => V::Str(str_rc(&d)),
+            Some(d) => V::Str(Text::from_utf8_lossy(&d)),
             None => V::Big(end.saturating_sub(len), len),
         }
     }
@@ -808,7 +885,7 @@ impl<'a> Vm<'a> {
                             Stop::Parse("the STRING opcode argument must be quoted".into())
                         })?;
                         self.check_string_encoding(&raw, offset);
-                        V::Str(Rc::from(String::from_utf8_lossy(&raw).as_ref()))
+                        V::Str(Text::from_utf8_lossy(&raw))
                     }
                 };
                 st.stack.push(v);
@@ -832,7 +909,7 @@ impl<'a> Vm<'a> {
             }
             Op::Unicode => {
                 let v = match input.line("unicodestringnl")? {
-                    Some(line) => V::Str(Rc::from(raw_unicode_escape(&line).as_str())),
+                    Some(line) => V::Str(Text::new(&raw_unicode_escape(&line))),
                     None => V::Big(input.position(), 0),
                 };
                 st.stack.push(v);
@@ -843,7 +920,7 @@ impl<'a> Vm<'a> {
                     Op::BinUnicode => u64::from(u32::from_le_bytes(input.array::<4>()?)),
                     _ => u64::from_le_bytes(input.array::<8>()?),
                 };
-                let data = input.payload_map(n, keep, str_rc)?;
+                let data = input.payload_map(n, keep, Text::from_utf8_lossy)?;
                 let v = match data {
                     Some(s) => V::Str(s),
                     None => V::Big(input.position().saturating_sub(n), n),
@@ -1179,7 +1256,6 @@ impl<'a> Vm<'a> {
         if let Some(id) = self.find_import(module, name) {
             return id;
         }
-        let key = (module.to_string(), name.to_string());
         let (rm, rn) = policy::resolve(module, name, proto);
         let verdict = policy::judge(self.settings, &rm, &rn);
         // How the import is named in findings; only built when there is one.
@@ -1255,7 +1331,17 @@ impl<'a> Vm<'a> {
             verdict,
             offset,
         }));
-        self.import_index.insert(key, id);
+        if self.imports.len() > LINEAR_IMPORTS {
+            if self.import_index.is_empty() {
+                for (k, i) in self.imports.iter().enumerate() {
+                    self.import_index
+                        .insert((i.module.clone(), i.name.clone()), k as u32);
+                }
+            } else {
+                self.import_index
+                    .insert((module.to_string(), name.to_string()), id);
+            }
+        }
         id
     }
 
@@ -1891,13 +1977,6 @@ fn parse_int_text(t: &str) -> R<V> {
 
 /// Operand bytes as text, invalid UTF-8 replaced (`String::from_utf8_lossy`), in one
 /// allocation: valid text (nearly all) is copied straight into the `Rc`.
-fn str_rc(bytes: &[u8]) -> Rc<str> {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Rc::from(s),
-        Err(_) => Rc::from(String::from_utf8_lossy(bytes).as_ref()),
-    }
-}
-
 fn starts_pickle(b: u8) -> bool {
     b == 0x80
         || matches!(
@@ -2172,6 +2251,23 @@ mod tests {
 
     fn rules(o: &VmOutcome) -> Vec<&'static str> {
         o.findings.iter().map(|f| f.rule).collect()
+    }
+
+    #[test]
+    fn strings_are_kept_inline_when_short_and_decoded_as_python_does() {
+        assert!(std::mem::size_of::<V>() <= 32, "{}", std::mem::size_of::<V>());
+        for (bytes, text, inline) in [
+            (&b"coef_"[..], "coef_", true),
+            (&[b'a'; INLINE_TEXT][..], &"a".repeat(INLINE_TEXT)[..], true),
+            (&[b'a'; INLINE_TEXT + 1][..], &"a".repeat(INLINE_TEXT + 1)[..], false),
+            ("\u{e9}t\u{e9}".as_bytes(), "\u{e9}t\u{e9}", true),
+            (&b"a\xffb"[..], "a\u{fffd}b", true),
+            (&b""[..], "", true),
+        ] {
+            let t = Text::from_utf8_lossy(bytes);
+            assert_eq!(t.as_str(), text);
+            assert_eq!(matches!(t, Text::Inline(..)), inline, "{text:?}");
+        }
     }
 
     #[test]
