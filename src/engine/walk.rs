@@ -71,13 +71,12 @@ fn walk_with(path: &Path, sizes: bool) -> Walked {
         let mut visited = HashSet::new();
         visited.insert(canon_root.clone());
         let mut walker = Walker {
-            root: &abs,
             allowed: &allowed,
             visited: &mut visited,
             sizes,
             w: &mut w,
         };
-        walker.dir(&abs);
+        walker.dir(&abs, "");
     } else {
         w.absolute_root = abs.parent().map(Path::to_path_buf).unwrap_or_default();
         let name = abs
@@ -110,7 +109,6 @@ fn allowed_roots(root: &Path) -> Vec<PathBuf> {
 }
 
 struct Walker<'a> {
-    root: &'a Path,
     allowed: &'a [PathBuf],
     visited: &'a mut HashSet<PathBuf>,
     sizes: bool,
@@ -118,37 +116,43 @@ struct Walker<'a> {
 }
 
 impl Walker<'_> {
-    fn dir(&mut self, dir: &Path) {
+    /// Walk `dir`, which is `rel` below the root ("" for the root itself).
+    fn dir(&mut self, dir: &Path, rel: &str) {
         // Sorted by name: the same order as by path (all share `dir`), without splitting every
         // path into components at each comparison. The type comes from the listing itself
         // (`d_type`; std stats only where the file system leaves it unknown).
-        let mut entries: Vec<(std::ffi::OsString, PathBuf, Option<std::fs::FileType>)> =
+        let mut entries: Vec<(std::ffi::OsString, Option<std::fs::FileType>)> =
             match std::fs::read_dir(dir) {
                 Ok(rd) => rd
-                    .filter_map(|e| {
-                        e.ok()
-                            .map(|e| (e.file_name(), e.path(), e.file_type().ok()))
-                    })
+                    .filter_map(|e| e.ok().map(|e| (e.file_name(), e.file_type().ok())))
                     .collect(),
                 Err(e) => {
                     self.w.errors.push(ScanErrorEntry {
                         category: ErrorCategory::Io,
                         description: format!("cannot read folder: {e}"),
-                        source: Some(source_for(self.root, dir)),
+                        source: Some(Source::file(rel.to_string(), dir.to_path_buf())),
                         scan_name: "ModelScan",
                     });
                     return;
                 }
             };
         entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        for (_, p, file_type) in entries {
+        for (name, file_type) in entries {
             let Some(file_type) = file_type else {
                 continue;
             };
+            let p = dir.join(&name);
+            // The path below the root, as `source_for` would give it, without taking `p` apart.
+            let name = name.to_string_lossy();
+            let child_rel = if rel.is_empty() {
+                name.into_owned()
+            } else {
+                format!("{rel}/{name}")
+            };
             if file_type.is_symlink() {
-                self.symlink(&p);
+                self.symlink(&p, &child_rel);
             } else if file_type.is_dir() {
-                self.dir(&p);
+                self.dir(&p, &child_rel);
             } else if file_type.is_file() {
                 let size = if self.sizes {
                     std::fs::symlink_metadata(&p).ok().map(|m| m.len())
@@ -156,7 +160,7 @@ impl Walker<'_> {
                     None
                 };
                 self.w.files.push(WalkedFile {
-                    source: source_for(self.root, &p),
+                    source: Source::file(child_rel, p),
                     size,
                 });
             }
@@ -164,7 +168,7 @@ impl Walker<'_> {
     }
 
     /// Followed only while it stays inside the allowed roots.
-    fn symlink(&mut self, p: &Path) {
+    fn symlink(&mut self, p: &Path, rel: &str) {
         match std::fs::canonicalize(p) {
             Ok(t) if self.allowed.iter().any(|a| t.starts_with(a)) => {
                 let target_meta = std::fs::metadata(&t);
@@ -172,11 +176,11 @@ impl Walker<'_> {
                 let is_file = target_meta.as_ref().is_ok_and(std::fs::Metadata::is_file);
                 if is_dir {
                     if self.visited.insert(t.clone()) {
-                        self.dir(p);
+                        self.dir(p, rel);
                     }
                 } else if is_file {
                     self.w.files.push(WalkedFile {
-                        source: source_for(self.root, p),
+                        source: Source::file(rel.to_string(), p.to_path_buf()),
                         size: target_meta.ok().map(|m| m.len()),
                     });
                 }
@@ -187,23 +191,15 @@ impl Walker<'_> {
                     "symlink points outside the scanned folder (to {}); not followed",
                     t.display()
                 ),
-                source: source_for(self.root, p),
+                source: Source::file(rel.to_string(), p.to_path_buf()),
                 scan_name: "ModelScan",
             }),
             Err(e) => self.w.skipped.push(SkipEntry {
                 category: SkipCategory::Symlink,
                 description: format!("broken symlink: {e}"),
-                source: source_for(self.root, p),
+                source: Source::file(rel.to_string(), p.to_path_buf()),
                 scan_name: "ModelScan",
             }),
         }
     }
-}
-
-fn source_for(root: &Path, p: &Path) -> Source {
-    let rel = p
-        .strip_prefix(root)
-        .map(|r| r.to_string_lossy().into_owned())
-        .unwrap_or_else(|_| p.to_string_lossy().into_owned());
-    Source::file(rel, p.to_path_buf())
 }

@@ -2255,11 +2255,19 @@ mod tests {
 
     #[test]
     fn strings_are_kept_inline_when_short_and_decoded_as_python_does() {
-        assert!(std::mem::size_of::<V>() <= 32, "{}", std::mem::size_of::<V>());
+        assert!(
+            std::mem::size_of::<V>() <= 32,
+            "{}",
+            std::mem::size_of::<V>()
+        );
         for (bytes, text, inline) in [
             (&b"coef_"[..], "coef_", true),
             (&[b'a'; INLINE_TEXT][..], &"a".repeat(INLINE_TEXT)[..], true),
-            (&[b'a'; INLINE_TEXT + 1][..], &"a".repeat(INLINE_TEXT + 1)[..], false),
+            (
+                &[b'a'; INLINE_TEXT + 1][..],
+                &"a".repeat(INLINE_TEXT + 1)[..],
+                false,
+            ),
             ("\u{e9}t\u{e9}".as_bytes(), "\u{e9}t\u{e9}", true),
             (&b"a\xffb"[..], "a\u{fffd}b", true),
             (&b""[..], "", true),
