@@ -289,7 +289,14 @@ pub fn find_eocd(tail: &[u8]) -> Option<usize> {
     // A record is 22 bytes long: its signature starts at most 22 bytes before the end. This
     // runs on every file without a magic number, so it is a vectorised search.
     let window = tail.get(..tail.len().checked_sub(18)?)?;
-    memchr::memmem::rfind(window, ZIP_EOCD)
+    let mut end = window.len();
+    while let Some(i) = memchr::memrchr(b'P', window.get(..end)?) {
+        if window.get(i..i.saturating_add(4)) == Some(ZIP_EOCD) {
+            return Some(i);
+        }
+        end = i;
+    }
+    None
 }
 
 #[cfg(test)]

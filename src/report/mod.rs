@@ -216,10 +216,10 @@ impl Report {
             suppressed: suppressed.iter().map(issue_out).collect(),
             imports: out
                 .imports
-                .iter()
-                .map(|(s, i)| ImportsOut {
+                .into_iter()
+                .map(|(s, imports)| ImportsOut {
                     source: s.display_relative(),
-                    imports: i.clone(),
+                    imports,
                 })
                 .collect(),
             files: out

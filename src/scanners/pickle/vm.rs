@@ -995,28 +995,23 @@ impl<'a> Vm<'a> {
                 st.stack.push(v);
             }
             Op::Append => {
-                let v = self.pop(st)?;
-                let target = self.top(st)?;
-                self.add_items(st, &target, vec![v], offset, "APPEND");
+                let from = self.items_above(st, 1)?;
+                self.add_items(st, from, offset, "APPEND")?;
             }
             Op::Appends | Op::AddItems => {
-                let items = self.pop_mark(st)?;
-                let target = self.top(st)?;
-                self.add_items(st, &target, items, offset, op.name());
+                let from = self.pop_mark_at(st)?;
+                self.add_items(st, from, offset, op.name())?;
             }
             Op::SetItem => {
-                let value = self.pop(st)?;
-                let key = self.pop(st)?;
-                let target = self.top(st)?;
-                self.set_items(st, &target, vec![(key, value)], offset);
+                let from = self.items_above(st, 2)?;
+                self.set_items(st, from, offset)?;
             }
             Op::SetItems => {
-                let items = self.pop_mark(st)?;
-                if items.len() % 2 != 0 {
+                let from = self.pop_mark_at(st)?;
+                if (st.stack.len() - from) % 2 != 0 {
                     return parse("odd number of items for SETITEMS");
                 }
-                let target = self.top(st)?;
-                self.set_items(st, &target, pairs(items), offset);
+                self.set_items(st, from, offset)?;
             }
             Op::Get => {
                 let line = input.line("stringnl")?.unwrap_or_default();
@@ -1704,17 +1699,43 @@ impl<'a> Vm<'a> {
         }
     }
 
-    fn add_items(&mut self, st: &mut State, target: &V, items: Vec<V>, offset: u64, op: &str) {
-        match target {
+    /// Where the last `n` items start, for the opcodes that pop them and then look at the
+    /// value under them: all `n + 1` must lie above the innermost mark.
+    fn items_above(&self, st: &State, n: usize) -> R<usize> {
+        match st.stack.len().checked_sub(n) {
+            Some(from) if from > st.fence() => Ok(from),
+            _ => parse("unpickling stack underflow"),
+        }
+    }
+
+    /// The value under `st.stack[from..]`, once those items are off the stack: the target of
+    /// APPEND(S), ADDITEMS and SETITEM(S).
+    fn target_below(&self, st: &State, from: usize) -> R<V> {
+        match from.checked_sub(1) {
+            Some(at) if from > st.fence() => st
+                .stack
+                .get(at)
+                .cloned()
+                .ok_or_else(|| Stop::Parse("unpickling stack underflow".into())),
+            _ => parse("unpickling stack underflow"),
+        }
+    }
+
+    /// APPEND(S) and ADDITEMS: the items `st.stack[from..]` go into the list or set under
+    /// them, moved off the stack without an intermediate vector.
+    fn add_items(&mut self, st: &mut State, from: usize, offset: u64, op: &str) -> R<()> {
+        let target = self.target_below(st, from)?;
+        let State { stack, nodes, .. } = st;
+        match &target {
             V::Node(id) => {
-                if let Some(Node::List(v) | Node::Set(v)) = st.nodes.get_mut(*id as usize) {
+                if let Some(Node::List(v) | Node::Set(v)) = nodes.get_mut(*id as usize) {
                     let room = MAX_ITEMS.saturating_sub(v.len());
-                    v.extend(items.into_iter().take(room));
+                    v.extend(stack.drain(from..).take(room));
                 }
             }
             V::Global(_) => {
                 let (m, n) = self
-                    .import_of(target)
+                    .import_of(&target)
                     .map(|i| (i.module.clone(), i.name.clone()))
                     .unwrap_or_default();
                 self.finding_with(
@@ -1729,19 +1750,30 @@ impl<'a> Vm<'a> {
             }
             _ => {}
         }
+        st.stack.truncate(from);
+        Ok(())
     }
 
-    fn set_items(&mut self, st: &mut State, target: &V, items: Vec<(V, V)>, offset: u64) {
-        match target {
+    /// SETITEM(S): the key/value pairs `st.stack[from..]` go into the dict under them.
+    fn set_items(&mut self, st: &mut State, from: usize, offset: u64) -> R<()> {
+        let target = self.target_below(st, from)?;
+        let State { stack, nodes, .. } = st;
+        match &target {
             V::Node(id) => {
-                if let Some(Node::Dict(v)) = st.nodes.get_mut(*id as usize) {
+                if let Some(Node::Dict(v)) = nodes.get_mut(*id as usize) {
+                    let mut items = stack.drain(from..);
                     let room = MAX_ITEMS.saturating_sub(v.len());
-                    v.extend(items.into_iter().take(room));
+                    v.reserve((items.len() / 2).min(room));
+                    while let (Some(k), Some(val)) = (items.next(), items.next()) {
+                        if v.len() < MAX_ITEMS {
+                            v.push((k, val));
+                        }
+                    }
                 }
             }
             V::Global(_) => {
                 let (m, n) = self
-                    .import_of(target)
+                    .import_of(&target)
                     .map(|i| (i.module.clone(), i.name.clone()))
                     .unwrap_or_default();
                 self.finding_with(
@@ -1756,6 +1788,8 @@ impl<'a> Vm<'a> {
             }
             _ => {}
         }
+        st.stack.truncate(from);
+        Ok(())
     }
 
     fn build<Rd: Read>(
@@ -2275,6 +2309,48 @@ mod tests {
             let t = Text::from_utf8_lossy(bytes);
             assert_eq!(t.as_str(), text);
             assert_eq!(matches!(t, Text::Inline(..)), inline, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn container_opcodes_move_items_off_the_stack_and_check_what_is_under_them() {
+        let top = |p: &[u8]| {
+            let o = run(p);
+            let t = o.tops.first().map(|t| (t.kind.clone(), t.len));
+            (t, o.error.clone(), rules(&o))
+        };
+        let ok = |kind: &str, len: usize| (Some((kind.to_string(), Some(len))), None, vec![]);
+        // APPEND, APPENDS, SETITEM, SETITEMS, ADDITEMS on fresh containers.
+        assert_eq!(top(b"]K\x01a."), ok("list", 1));
+        assert_eq!(top(b"](K\x01K\x02K\x03e."), ok("list", 3));
+        assert_eq!(top(b"}K\x01K\x02s."), ok("dict", 1));
+        assert_eq!(top(b"}(K\x01K\x02K\x03K\x04uK\x05K\x06s."), ok("dict", 3));
+        assert_eq!(top(b"\x80\x04\x8f(K\x01K\x02\x90."), ok("set", 2));
+        // A container under a mark: the items above the inner mark only.
+        assert_eq!(
+            top(b"(}(K\x01K\x02ut."),
+            (Some(("tuple".to_string(), Some(1))), None, vec![])
+        );
+        // The target must lie above the enclosing mark, as in _pickle.c.
+        let underflow = Some("unpickling stack underflow".to_string());
+        assert_eq!(top(b"(K\x01a.").1, underflow);
+        assert_eq!(top(b"(K\x01K\x02s.").1, underflow);
+        assert_eq!(top(b"(K\x01K\x02u.").1, underflow);
+        assert_eq!(top(b"(K\x01e.").1, underflow);
+        assert_eq!(top(b"](K\x01e(e.").1, None);
+        assert_eq!(
+            top(b"}(K\x01u.").1,
+            Some("odd number of items for SETITEMS".to_string())
+        );
+        // On something that is not a container: nothing kept, nothing wrong.
+        assert_eq!(
+            top(b"K\x07(K\x01K\x02u."),
+            (Some(("int".to_string(), None)), None, vec![])
+        );
+        // On an imported callable: reported.
+        for p in [&b"cos\nsystem\nK\x01a."[..], b"cos\nsystem\n(K\x01K\x02u."] {
+            let r = top(p).2;
+            assert!(r.contains(&"pickle.build-on-callable"), "{r:?}");
         }
     }
 
