@@ -137,7 +137,7 @@ fn scan_input<R: Read>(
         }
         ctx.issue(scanner, source, b);
     }
-    ctx.imports(source, vm::import_records(&out.imports));
+    ctx.imports(source, vm::import_records(out.imports));
     for (i, nested) in out.nested.iter().enumerate() {
         let child = source.child(format!("nested[{}]", i + 1));
         let (m, n) = nested.loader.rsplit_once('.').unwrap_or(("", ""));

@@ -74,8 +74,26 @@ pub enum Op {
     ReadonlyBuffer,
 }
 
+/// `Op::decode` for every byte, built at compile time: one load per opcode in the VM loop.
+// Evaluated by the compiler: an index out of bounds would fail the build, not a scan.
+#[allow(clippy::indexing_slicing)]
+static DECODE: [Option<Op>; 256] = {
+    let mut t = [None; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        t[b] = Op::decode(b as u8);
+        b += 1;
+    }
+    t
+};
+
 impl Op {
+    #[inline]
     pub fn from_byte(b: u8) -> Option<Op> {
+        DECODE.get(usize::from(b)).copied().flatten()
+    }
+
+    const fn decode(b: u8) -> Option<Op> {
         Some(match b {
             b'(' => Op::Mark,
             b'.' => Op::Stop,
@@ -441,6 +459,20 @@ mod tests {
         assert!(!looks_like_pickle(b"R\x00\x01\x02"));
         assert!(!looks_like_pickle(b"NRKb"));
         assert!(!looks_like_pickle(b"Ku\x10)"));
+    }
+
+    #[test]
+    fn the_decode_table_agrees_with_the_decoder_for_every_byte() {
+        let mut known = 0;
+        for b in 0..=255u8 {
+            assert_eq!(Op::from_byte(b), Op::decode(b), "byte {b:#04x}");
+            if let Some(op) = Op::from_byte(b) {
+                known += 1;
+                assert_ne!(op.name(), "", "byte {b:#04x}");
+            }
+        }
+        // The opcodes of protocols 0 to 5 (pickletools lists 68).
+        assert_eq!(known, 68);
     }
 
     #[test]

@@ -43,14 +43,16 @@ impl Verdict {
 pub fn resolve(module: &str, name: &str, protocol: u8) -> (String, String) {
     let (mut m, mut n) = (module.to_string(), name.to_string());
     if protocol < 3 {
-        if let Some((_, (m2, n2))) = NAME_MAPPING
-            .iter()
-            .find(|((a, b), _)| *a == module && *b == name)
-        {
-            m = (*m2).to_string();
-            n = (*n2).to_string();
-        } else if let Some((_, m2)) = IMPORT_MAPPING.iter().find(|(a, _)| *a == module) {
-            m = (*m2).to_string();
+        // Both tables are sorted (a test checks it).
+        if let Ok(i) = NAME_MAPPING.binary_search_by(|((a, b), _)| (*a, *b).cmp(&(module, name))) {
+            if let Some((_, (m2, n2))) = NAME_MAPPING.get(i) {
+                m = (*m2).to_string();
+                n = (*n2).to_string();
+            }
+        } else if let Ok(i) = IMPORT_MAPPING.binary_search_by(|(a, _)| (*a).cmp(module)) {
+            if let Some((_, m2)) = IMPORT_MAPPING.get(i) {
+                m = (*m2).to_string();
+            }
         }
     }
     (m, n)
@@ -1618,6 +1620,30 @@ mod tests {
         );
         assert_eq!(resolve("commands", "getoutput", 0).0, "subprocess");
         assert_eq!(resolve("commands", "getoutput", 4).0, "commands");
+    }
+
+    #[test]
+    fn compat_tables_are_sorted_so_that_resolve_can_search_them() {
+        assert!(NAME_MAPPING.windows(2).all(|w| match w {
+            [a, b] => a.0 < b.0,
+            _ => true,
+        }));
+        assert!(IMPORT_MAPPING.windows(2).all(|w| match w {
+            [a, b] => a.0 < b.0,
+            _ => true,
+        }));
+        // Every entry is found, with the name table first, as `_compat_pickle` applies them.
+        for ((m, n), (m2, n2)) in NAME_MAPPING {
+            assert_eq!(resolve(m, n, 2), (m2.to_string(), n2.to_string()));
+            assert_eq!(resolve(m, n, 3), (m.to_string(), n.to_string()));
+        }
+        for (m, m2) in IMPORT_MAPPING {
+            assert_eq!(
+                resolve(m, "not_renamed", 1),
+                (m2.to_string(), "not_renamed".into())
+            );
+        }
+        assert_eq!(resolve("zzz", "a", 0), ("zzz".to_string(), "a".to_string()));
     }
 
     #[test]

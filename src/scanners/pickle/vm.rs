@@ -248,7 +248,14 @@ impl<R: Read> Input<R> {
         Ok(buf.first().copied())
     }
 
+    #[inline]
     fn byte(&mut self) -> Result<Option<u8>, String> {
+        // Fast path: the next opcode is nearly always buffered already.
+        if let Some(&b) = self.r.buffer().first() {
+            self.r.consume(1);
+            self.pos += 1;
+            return Ok(Some(b));
+        }
         let b = self.peek()?;
         if b.is_some() {
             self.r.consume(1);
@@ -2261,13 +2268,13 @@ fn unxz(data: &[u8], cap: usize) -> Option<Vec<u8>> {
 }
 
 /// The import inventory of a run, with verdicts.
-pub fn import_records(imports: &[Import]) -> Vec<ImportRecord> {
+pub fn import_records(imports: Vec<Import>) -> Vec<ImportRecord> {
     imports
-        .iter()
+        .into_iter()
         .map(|i| ImportRecord {
-            module: i.module.clone(),
-            name: i.name.clone(),
             verdict: i.verdict.label(),
+            module: i.module,
+            name: i.name,
         })
         .collect()
 }
