@@ -2,7 +2,7 @@
 //! the rules documentation and the progress bar live in `modelscan::report`.
 
 use clap::{CommandFactory, Parser};
-use modelscan::cli::{self, Cli, ColorArg, Command, ReportArg, SeverityArg};
+use modelscan::cli::{self, Cli, ColorArg, Command, LogLevel, ReportArg, SeverityArg};
 use modelscan::engine::stream;
 use modelscan::findings::Severity;
 use modelscan::report::{self, console, exit_status, inspect, jsonl, progress, rules_doc, sarif};
@@ -218,6 +218,7 @@ fn scan_list(
             all.errors.extend(f.outcome.errors);
             all.skipped.extend(f.outcome.skipped);
             all.scanned.extend(f.outcome.scanned);
+            all.scan_log.extend(f.outcome.scan_log);
             all.imports.extend(f.outcome.imports);
             all.hashes.extend(f.outcome.hashes);
         }
@@ -301,7 +302,9 @@ fn emit(
                     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
                 }
             };
-            let mut t = console::render(report, &console::ConsoleOptions { color });
+            // ModelScan logs these at INFO: `-l WARNING` and above hide them, so does `-q`.
+            let scan_lines = !a.quiet && matches!(a.log, LogLevel::Info | LogLevel::Debug);
+            let mut t = console::render(report, &console::ConsoleOptions { color, scan_lines });
             if settings.show_imports {
                 t.push_str(&console::imports(report));
             }

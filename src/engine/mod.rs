@@ -79,6 +79,7 @@ fn finish(
         all.errors.extend(o.errors);
         all.skipped.extend(o.skipped);
         all.scanned.extend(o.scanned);
+        all.scan_log.extend(o.scan_log);
         all.imports.extend(o.imports);
         all.hashes.extend(o.hashes);
     }
@@ -366,6 +367,10 @@ pub fn scan_leaf(ctx: &mut ScanCtx<'_>, item: Item) {
         record_hash(ctx, &item.source, &item.blob, &item.head);
     }
     for s in scanners {
+        let name = s.name_for(&item);
+        if ctx.settings.scanner_enabled(name) {
+            ctx.out.scan_log.push((item.source.clone(), name));
+        }
         if let Err(e) = s.scan(&item, ctx) {
             report_error(ctx, s.scan_name(), &item.source, e);
         }

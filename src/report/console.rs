@@ -10,6 +10,9 @@ use std::fmt::Write;
 
 pub struct ConsoleOptions {
     pub color: bool,
+    /// ModelScan's INFO log lines, one per item and scanner: `Scanning <absolute path> using
+    /// <scanner> model scan` (`-l INFO` or `DEBUG`, the default).
+    pub scan_lines: bool,
 }
 
 fn paint(s: &str, sev: Severity, color: bool) -> String {
@@ -27,6 +30,15 @@ fn paint(s: &str, sev: Severity, color: bool) -> String {
 
 pub fn render(r: &Report, opts: &ConsoleOptions) -> String {
     let mut o = String::new();
+    if opts.scan_lines {
+        for (source, scanner) in &r.scan_log {
+            let _ = writeln!(
+                o,
+                "Scanning {} using {scanner} model scan",
+                for_terminal(&source.display_absolute())
+            );
+        }
+    }
     let _ = writeln!(o, "\n--- Summary ---");
     if r.raw_issues.is_empty() {
         let not_scanned = r.raw_errors.len();

@@ -49,6 +49,9 @@ pub struct Report {
     pub absolute_root: PathBuf,
     #[serde(skip)]
     pub raw_errors: Vec<ScanErrorEntry>,
+    /// Each item and the scanner that read it (the console's `Scanning ...` lines).
+    #[serde(skip)]
+    pub scan_log: Vec<(Source, &'static str)>,
     #[serde(skip)]
     pub raw_skipped: Vec<SkipEntry>,
     #[serde(skip)]
@@ -235,6 +238,7 @@ impl Report {
             raw_files: out.hashes,
             absolute_root: absolute_root.to_path_buf(),
             raw_errors: out.errors,
+            scan_log: out.scan_log,
             raw_skipped: out.skipped,
             fail_on: settings.fail_on,
             show_skipped: settings.show_skipped,

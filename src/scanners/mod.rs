@@ -52,6 +52,11 @@ impl Item {
 pub trait Scanner: Sync {
     /// ModelScan-style class path, shown in reports (`modelscan.scanners.PickleUnsafeOpScan`).
     fn name(&self) -> &'static str;
+    /// The class path this scanner acts as for `item` (the pickle scanner is ModelScan's
+    /// `PyTorchUnsafeOpScan` for `.pt`/`.bin`/... names).
+    fn name_for(&self, _item: &Item) -> &'static str {
+        self.name()
+    }
     /// Short name used in console texts ("pickle", "numpy", "keras" ...).
     fn scan_name(&self) -> &'static str;
     /// Whether this scanner reads this item (by detected format, sometimes by name).
@@ -95,6 +100,9 @@ pub struct Outcome {
     pub errors: Vec<ScanErrorEntry>,
     pub skipped: Vec<SkipEntry>,
     pub scanned: Vec<Source>,
+    /// Each item and the scanner that read it, in scan order: the console's
+    /// `Scanning <path> using <scanner> model scan` lines.
+    pub scan_log: Vec<(Source, &'static str)>,
     pub imports: Vec<(Source, Vec<ImportRecord>)>,
     /// sha256 of each scanned file and member, hex.
     pub hashes: Vec<(Source, String)>,

@@ -28,6 +28,73 @@ fn scan_is_the_default_subcommand_and_prints_modelscans_console_report() {
     assert!(text.contains("--- Summary ---"));
     assert!(text.contains(" No issues found! 🎉"));
     assert_eq!(out.status.code(), Some(0));
+    // ModelScan's layout: the notice, a blank line, one INFO line per scanned item, a blank
+    // line, the summary.
+    let abs = std::fs::canonicalize(dir.path().join("clean.pkl")).unwrap();
+    assert!(
+        text.contains(&format!(
+            " Using defaults. \n\nScanning {} using modelscan.scanners.PickleUnsafeOpScan model scan\n\n--- Summary ---\n",
+            abs.display()
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn scanning_lines_name_each_item_and_scanner_as_modelscan_logs_them() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.pkl"), CLEAN).unwrap();
+    std::fs::write(dir.path().join("weights.pt"), CLEAN).unwrap();
+    std::fs::write(
+        dir.path().join("bundle.zip"),
+        crate::common::stored_zip(&[("inner/data.pkl", CLEAN)]),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("notes.txt"), b"not a model").unwrap();
+    std::fs::write(dir.path().join("odd\x1bname.pkl"), CLEAN).unwrap();
+    let root = std::fs::canonicalize(dir.path()).unwrap();
+    let run = |extra: &[&str]| {
+        let out = modelscan(dir.path())
+            .args(["-p", "."])
+            .args(extra)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = run(&[]);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("Scanning "))
+        .collect();
+    let r = root.display();
+    assert_eq!(
+        lines,
+        [
+            format!("Scanning {r}/a.pkl using modelscan.scanners.PickleUnsafeOpScan model scan"),
+            format!(
+                "Scanning {r}/bundle.zip:inner/data.pkl using modelscan.scanners.PickleUnsafeOpScan model scan"
+            ),
+            format!(
+                "Scanning {r}/odd\\u{{1b}}name.pkl using modelscan.scanners.PickleUnsafeOpScan model scan"
+            ),
+            format!(
+                "Scanning {r}/weights.pt using modelscan.scanners.PyTorchUnsafeOpScan model scan"
+            ),
+        ],
+        "{text}"
+    );
+    assert!(!text.contains('\x1b'), "control characters are escaped");
+    // Log levels above INFO hide them, as do --quiet and the machine-readable reports.
+    for extra in [
+        &["-l", "WARNING"][..],
+        &["-l", "error"],
+        &["-q"],
+        &["-r", "json"],
+    ] {
+        let text = run(extra);
+        assert!(!text.contains("Scanning "), "{extra:?}: {text}");
+    }
+    assert!(run(&["-l", "DEBUG"]).contains("Scanning "));
 }
 
 #[test]

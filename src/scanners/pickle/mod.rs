@@ -37,6 +37,9 @@ impl Scanner for PickleScanner {
     fn name(&self) -> &'static str {
         PICKLE_SCANNER
     }
+    fn name_for(&self, item: &Item) -> &'static str {
+        scanner_name_for(item.name())
+    }
     fn scan_name(&self) -> &'static str {
         "pickle"
     }
