@@ -78,11 +78,18 @@ pub const NPY_MAGIC: &[u8] = b"\x93NUMPY";
 pub const HDF5_MAGIC: &[u8] = b"\x89HDF\r\n\x1a\n";
 
 /// Lower-cased extension of the last path component ("pkl" for "model.PKL").
-pub fn extension(name: &str) -> String {
+pub fn extension(name: &str) -> std::borrow::Cow<'_, str> {
     let leaf = name.rsplit(['/', '\\']).next().unwrap_or(name);
     match leaf.rsplit_once('.') {
-        Some((stem, ext)) if !stem.is_empty() => ext.to_ascii_lowercase(),
-        _ => String::new(),
+        // Borrowed when already lower case, as nearly every name is: no allocation per call.
+        Some((stem, ext)) if !stem.is_empty() => {
+            if ext.bytes().any(|b| b.is_ascii_uppercase()) {
+                ext.to_ascii_lowercase().into()
+            } else {
+                ext.into()
+            }
+        }
+        _ => "".into(),
     }
 }
 
@@ -150,7 +157,7 @@ pub fn sniff(head: &[u8], tail: &[u8], total_len: u64) -> Format {
 /// Format by name only, for content that has no magic (protobuf) or did not sniff.
 pub fn by_extension(name: &str) -> Format {
     let ext = extension(name);
-    match ext.as_str() {
+    match &*ext {
         "pkl" | "pickle" | "joblib" | "dill" | "dat" | "data" | "bin" | "pt" | "pth" | "ckpt"
         | "sav" | "p" => Format::Pickle,
         "npy" => Format::Numpy,
@@ -193,7 +200,7 @@ pub fn detect(name: &str, head: &[u8], tail: &[u8], total_len: u64) -> Format {
         // A model extension on content that does not look like a pickle: still scan it as a
         // pickle, so a corrupt model is an error rather than a skip. The generic data
         // extensions (.data, .dat) are raw data just as often (ONNX external data).
-        Format::Pickle if !matches!(extension(name).as_str(), "data" | "dat") => Format::Pickle,
+        Format::Pickle if !matches!(&*extension(name), "data" | "dat") => Format::Pickle,
         Format::Numpy => Format::Pickle,
         _ => Format::Unknown,
     }
@@ -306,6 +313,10 @@ mod tests {
     #[test]
     fn extension_is_case_insensitive_and_ignores_dotfiles() {
         assert_eq!(extension("a/Model.PKL"), "pkl");
+        assert!(matches!(
+            extension("a/model.pkl"),
+            std::borrow::Cow::Borrowed("pkl")
+        ));
         assert_eq!(extension(".hidden"), "");
         assert_eq!(extension("archive/data/0"), "");
     }

@@ -295,7 +295,7 @@ pub fn scan_blob(ctx: &mut ScanCtx<'_>, source: Source, blob: Blob) {
 /// skip or misread such files.
 fn report_extension_mismatch(ctx: &mut ScanCtx<'_>, source: &Source, content: Format) {
     let ext = detect::extension(source.leaf_name());
-    let promised = match ext.as_str() {
+    let promised = match &*ext {
         "safetensors" => Format::Safetensors,
         "gguf" => Format::Gguf,
         "onnx" => Format::Onnx,

@@ -3,6 +3,10 @@
 //! bidi overrides are shown as `\u{..}` instead of being interpreted.
 
 pub fn for_terminal(s: &str) -> String {
+    // Printable ASCII (nearly every path and name) has nothing to escape.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return s.to_string();
+    }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}');
@@ -24,5 +28,8 @@ mod tests {
         assert_eq!(for_terminal("os\x1b[2J"), "os\\u{1b}[2J");
         assert_eq!(for_terminal("a\u{202e}b"), "a\\u{202e}b");
         assert_eq!(for_terminal("plain"), "plain");
+        assert_eq!(for_terminal("tab\there\nnewline"), "tab\there\nnewline");
+        assert_eq!(for_terminal("del\x7f"), "del\\u{7f}");
+        assert_eq!(for_terminal("caf\u{e9}"), "caf\u{e9}");
     }
 }

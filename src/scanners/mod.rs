@@ -44,7 +44,7 @@ impl Item {
     }
 
     /// Lower-cased extension of the innermost name.
-    pub fn extension(&self) -> String {
+    pub fn extension(&self) -> std::borrow::Cow<'_, str> {
         crate::engine::detect::extension(self.name())
     }
 }

@@ -27,7 +27,7 @@ pub const PYTORCH_SCANNER: &str = "modelscan.scanners.PyTorchUnsafeOpScan";
 
 /// ModelScan names the scanner after the file's extension; keep that in reports.
 pub fn scanner_name_for(name: &str) -> &'static str {
-    match crate::engine::detect::extension(name).as_str() {
+    match &*crate::engine::detect::extension(name) {
         "bin" | "pt" | "pth" | "ckpt" => PYTORCH_SCANNER,
         _ => PICKLE_SCANNER,
     }
