@@ -252,12 +252,21 @@ fn write_jsonl(
     let mut tally = jsonl::Tally::default();
     let mut write_failed: Option<std::io::Error> = None;
     let mut last_flush = std::time::Instant::now();
-    stream::run(work, settings, &mut |done| {
-        for r in jsonl::records(done, settings, &digest, &mut tally) {
-            if write_failed.is_none() {
-                if let Err(e) = sink.write_all(jsonl::line(&r).as_bytes()) {
-                    write_failed = Some(e);
-                }
+    // Each input's records are rendered and counted on the worker that scanned it; here they
+    // are only written, in input order.
+    let render = |done| {
+        let mut part = jsonl::Tally::default();
+        let text: String = jsonl::records(done, settings, &digest, &mut part)
+            .iter()
+            .map(jsonl::line)
+            .collect();
+        (text, part)
+    };
+    stream::run_mapped(work, settings, &render, &mut |(text, part)| {
+        tally.absorb(part);
+        if write_failed.is_none() {
+            if let Err(e) = sink.write_all(text.as_bytes()) {
+                write_failed = Some(e);
             }
         }
         // Readers downstream (a pipe, `tail -f`) see records within a fraction of a second.

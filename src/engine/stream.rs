@@ -19,9 +19,26 @@ use std::time::{Duration, Instant};
 /// Inputs finished ahead of the oldest unfinished one, at most (the reorder buffer).
 pub const WINDOW: u64 = 1024;
 
-/// Inputs a worker takes at a time: one hand-over per input costs more than scanning a small
-/// pickle (a thread wake-up each way), so workers take a few and report them together.
-const CHUNK: u64 = 8;
+/// Inputs a worker takes at a time, adapted to how long they take. One hand-over per input
+/// costs more than scanning a small pickle (a thread wake-up each way), so a worker whose
+/// batches finish quickly takes more at a time; one batch of large files would keep the other
+/// workers idle, so a worker whose batches are slow takes fewer. It starts at one.
+const CHUNK_MAX: u64 = 64;
+/// A batch faster than this doubles the next one; slower than `CHUNK_SLOW` halves it.
+const CHUNK_FAST: Duration = Duration::from_millis(2);
+const CHUNK_SLOW: Duration = Duration::from_millis(20);
+
+/// The size of a worker's next batch after one of `chunk` inputs took `took`, at most `max`.
+fn next_chunk(chunk: u64, took: Duration, max: u64) -> u64 {
+    let next = if took < CHUNK_FAST {
+        chunk.saturating_mul(2)
+    } else if took > CHUNK_SLOW {
+        chunk / 2
+    } else {
+        chunk
+    };
+    next.clamp(1, max.max(1))
+}
 
 /// What the sink wants after a result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,18 +96,35 @@ pub fn run<I>(inputs: I, settings: &Settings, sink: &mut dyn FnMut(InputDone) ->
 where
     I: Iterator<Item = Work> + Send,
 {
+    run_mapped(inputs, settings, &|done| done, sink);
+}
+
+/// `run`, with `map` applied to each result on the worker that produced it, before the result
+/// waits for its turn: what the sink would do to each result that does not depend on the others
+/// (rendering a JSON Lines record) is then done in parallel, not on the sink's thread.
+pub fn run_mapped<I, T: Send>(
+    inputs: I,
+    settings: &Settings,
+    map: &(dyn Fn(InputDone) -> T + Sync),
+    sink: &mut dyn FnMut(T) -> Flow,
+) where
+    I: Iterator<Item = Work> + Send,
+{
     let jobs = settings.jobs.max(1);
+    // Every worker can hold a full batch with half the reorder window to spare.
+    let chunk_max = (WINDOW / 2 / jobs as u64).clamp(1, CHUNK_MAX);
     let queue = Mutex::new(inputs.enumerate());
-    // (reserved, emitted): a worker reserves CHUNK slots before it pulls, and waits while
+    // (reserved, emitted): a worker reserves a batch's slots before it pulls, and waits while
     // that would put more than WINDOW inputs between the oldest unemitted one and the newest.
     let window = (Mutex::new((0u64, 0u64)), Condvar::new());
-    let (tx, rx) = mpsc::channel::<Vec<InputDone>>();
+    let (tx, rx) = mpsc::channel::<Vec<(u64, T)>>();
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             let tx = tx.clone();
             let (queue, window, stop) = (&queue, &window, &stop);
             scope.spawn(move || {
+                let mut chunk = 1u64;
                 loop {
                     if stop.load(Ordering::Relaxed) {
                         break;
@@ -98,19 +132,21 @@ where
                     let (lock, cvar) = window;
                     {
                         let mut g = lock.lock().unwrap_or_else(|p| p.into_inner());
-                        while g.0.saturating_sub(g.1).saturating_add(CHUNK) > WINDOW {
+                        while g.0.saturating_sub(g.1).saturating_add(chunk) > WINDOW {
                             g = cvar.wait(g).unwrap_or_else(|p| p.into_inner());
                         }
-                        g.0 = g.0.saturating_add(CHUNK);
+                        g.0 = g.0.saturating_add(chunk);
                     }
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
                     let batch: Vec<(usize, Work)> = {
                         let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
-                        q.by_ref().take(CHUNK as usize).collect()
+                        q.by_ref()
+                            .take(usize::try_from(chunk).unwrap_or(1))
+                            .collect()
                     };
-                    let unused = CHUNK.saturating_sub(batch.len() as u64);
+                    let unused = chunk.saturating_sub(batch.len() as u64);
                     if unused > 0 {
                         let mut g = lock.lock().unwrap_or_else(|p| p.into_inner());
                         g.0 = g.0.saturating_sub(unused);
@@ -119,16 +155,19 @@ where
                     if batch.is_empty() {
                         break;
                     }
-                    let results: Vec<InputDone> = batch
+                    let began = Instant::now();
+                    let results: Vec<(u64, T)> = batch
                         .into_iter()
                         .map(|(seq, work)| {
                             let seq = seq as u64;
-                            std::panic::catch_unwind(AssertUnwindSafe(|| {
+                            let done = std::panic::catch_unwind(AssertUnwindSafe(|| {
                                 process(seq, work, settings)
                             }))
-                            .unwrap_or_else(|_| panicked(seq))
+                            .unwrap_or_else(|_| panicked(seq));
+                            (seq, map(done))
                         })
                         .collect();
+                    chunk = next_chunk(chunk, began.elapsed(), chunk_max);
                     if tx.send(results).is_err() {
                         break;
                     }
@@ -138,11 +177,11 @@ where
             });
         }
         drop(tx);
-        let mut pending: BTreeMap<u64, InputDone> = BTreeMap::new();
+        let mut pending: BTreeMap<u64, T> = BTreeMap::new();
         let mut next = 0u64;
         for batch in rx {
-            for done in batch {
-                pending.insert(done.seq, done);
+            for (seq, done) in batch {
+                pending.insert(seq, done);
             }
             let before = next;
             while let Some(d) = pending.remove(&next) {
@@ -406,6 +445,19 @@ mod tests {
             .map(|(i, p)| (i as u64, p.to_string_lossy().into_owned()))
             .collect();
         assert_eq!(seen, want);
+        // The same with the results mapped on the workers: same order, mapped values.
+        let mut mapped = Vec::new();
+        run_mapped(
+            paths.clone().into_iter().map(Work::Listed),
+            &settings,
+            &|d: InputDone| (d.seq, d.files.len(), d.files[0].source.relative.to_string()),
+            &mut |m| {
+                mapped.push(m);
+                Flow::Continue
+            },
+        );
+        let want: Vec<(u64, usize, String)> = want.into_iter().map(|(i, p)| (i, 1, p)).collect();
+        assert_eq!(mapped, want);
     }
 
     #[test]
@@ -463,6 +515,25 @@ mod tests {
     }
 
     #[test]
+    fn batches_grow_while_quick_and_shrink_when_slow_within_their_bounds() {
+        let ms = Duration::from_millis;
+        assert_eq!(next_chunk(1, ms(0), 64), 2);
+        assert_eq!(next_chunk(32, ms(1), 64), 64);
+        assert_eq!(next_chunk(64, ms(1), 64), 64);
+        assert_eq!(next_chunk(16, ms(1), 16), 16);
+        assert_eq!(next_chunk(8, ms(5), 64), 8);
+        assert_eq!(next_chunk(8, ms(50), 64), 4);
+        assert_eq!(next_chunk(1, ms(500), 64), 1);
+        assert_eq!(next_chunk(1, ms(0), 0), 1);
+        // From one, a run of quick batches reaches the cap in a few steps.
+        let mut c = 1;
+        for _ in 0..6 {
+            c = next_chunk(c, ms(0), 64);
+        }
+        assert_eq!(c, 64);
+    }
+
+    #[test]
     fn a_sink_that_stops_ends_the_run_without_taking_the_rest() {
         let settings = Settings {
             jobs: 2,
@@ -488,6 +559,6 @@ mod tests {
         });
         assert_eq!(got, 10);
         // At most the window plus a chunk per worker was taken, not the whole list.
-        assert!(pulled.load(std::sync::atomic::Ordering::SeqCst) <= WINDOW + 2 * CHUNK);
+        assert!(pulled.load(std::sync::atomic::Ordering::SeqCst) <= WINDOW + 2 * CHUNK_MAX);
     }
 }

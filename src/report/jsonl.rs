@@ -79,6 +79,14 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// Add the records counted in `other` (another part of the same run).
+    pub fn absorb(&mut self, other: Tally) {
+        self.records = self.records.saturating_add(other.records);
+        self.issues_at_fail_on |= other.issues_at_fail_on;
+        self.errors |= other.errors;
+        self.scanned = self.scanned.saturating_add(other.scanned);
+    }
+
     /// The run's exit status: the same function as for one report.
     pub fn exit_status(&self) -> i32 {
         status_code(
@@ -145,7 +153,7 @@ fn file_record(f: FileDone, settings: &Settings, digest: &str, tally: &mut Tally
     let mut r = from_report(report, "file", path, absolute, digest, tally);
     r.size = f.size;
     r.sha256 = sha256;
-    r.started_at = Some(f.started_at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string());
+    r.started_at = Some(super::timestamp(&f.started_at));
     r.duration_ms = Some((f.duration.as_secs_f64() * 1e6).round() / 1e3);
     r
 }

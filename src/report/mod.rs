@@ -196,9 +196,7 @@ impl Report {
                 input_path: input_path.to_string(),
                 absolute_path: absolute_root.to_string_lossy().into_owned(),
                 modelscan_version: env!("CARGO_PKG_VERSION").to_string(),
-                timestamp: chrono::Local::now()
-                    .format("%Y-%m-%dT%H:%M:%S%.6f")
-                    .to_string(),
+                timestamp: timestamp(&chrono::Local::now()),
                 scanned: Scanned {
                     total_scanned: scanned_files.len(),
                     scanned_files,
@@ -250,6 +248,29 @@ impl Report {
     }
 }
 
+/// ModelScan's timestamp form, `%Y-%m-%dT%H:%M:%S%.6f` in local time, written directly: chrono
+/// parses the format string on every call, which a JSON Lines run pays twice per file.
+pub fn timestamp<Tz: chrono::TimeZone>(t: &chrono::DateTime<Tz>) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    use chrono::{Datelike, Timelike};
+    let (year, nanos) = (t.year(), t.nanosecond());
+    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+        // Signed or five-digit years, leap seconds: chrono's own rules.
+        return t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
+    }
+    format!(
+        "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}",
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        nanos / 1000
+    )
+}
+
 /// The exit status, decided here and nowhere else: 1 when an issue at or above `--fail-on`
 /// was found (issues win: adding a broken file never turns 1 into 2 or 3), 2 when something
 /// could not be scanned, 3 when nothing was scanned, 0 otherwise.
@@ -271,5 +292,36 @@ pub fn status_code(issues_at_fail_on: bool, errors: bool, scanned: usize) -> i32
         3
     } else {
         0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, TimeZone, Utc};
+
+    #[test]
+    fn timestamps_are_written_as_chrono_formats_them() {
+        let chrono_form = "%Y-%m-%dT%H:%M:%S%.6f";
+        for (y, mo, d, h, mi, s, nanos) in [
+            (2026, 12, 4, 5, 9, 3, 123_456_789),
+            (2026, 1, 31, 23, 59, 59, 999_999_999),
+            (1999, 7, 1, 0, 0, 0, 0),
+            (999, 2, 3, 4, 5, 6, 1_000),
+            (9999, 12, 31, 23, 59, 59, 500),
+            (10_000, 1, 1, 0, 0, 0, 0),
+            (2016, 12, 31, 23, 59, 59, 1_500_000_000), // a leap second
+        ] {
+            let naive = NaiveDate::from_ymd_opt(y, mo, d)
+                .and_then(|day| day.and_hms_nano_opt(h, mi, s, nanos))
+                .unwrap();
+            let t = Utc.from_utc_datetime(&naive);
+            assert_eq!(
+                super::timestamp(&t),
+                t.format(chrono_form).to_string(),
+                "{naive}"
+            );
+        }
+        let now = chrono::Local::now();
+        assert_eq!(super::timestamp(&now), now.format(chrono_form).to_string());
     }
 }
