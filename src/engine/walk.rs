@@ -142,7 +142,7 @@ impl Walker<'_> {
                 continue;
             };
             let p = dir.join(&name);
-            // The path below the root, as `source_for` would give it, without taking `p` apart.
+            // The path below the root, built from the parent's (not by taking `p` apart).
             let name = name.to_string_lossy();
             let child_rel = if rel.is_empty() {
                 name.into_owned()
@@ -169,6 +169,7 @@ impl Walker<'_> {
 
     /// Followed only while it stays inside the allowed roots.
     fn symlink(&mut self, p: &Path, rel: &str) {
+        let source = || Source::file(rel.to_string(), p.to_path_buf());
         match std::fs::canonicalize(p) {
             Ok(t) if self.allowed.iter().any(|a| t.starts_with(a)) => {
                 let target_meta = std::fs::metadata(&t);
@@ -180,7 +181,7 @@ impl Walker<'_> {
                     }
                 } else if is_file {
                     self.w.files.push(WalkedFile {
-                        source: Source::file(rel.to_string(), p.to_path_buf()),
+                        source: source(),
                         size: target_meta.ok().map(|m| m.len()),
                     });
                 }
@@ -191,13 +192,13 @@ impl Walker<'_> {
                     "symlink points outside the scanned folder (to {}); not followed",
                     t.display()
                 ),
-                source: Source::file(rel.to_string(), p.to_path_buf()),
+                source: source(),
                 scan_name: "ModelScan",
             }),
             Err(e) => self.w.skipped.push(SkipEntry {
                 category: SkipCategory::Symlink,
                 description: format!("broken symlink: {e}"),
-                source: Source::file(rel.to_string(), p.to_path_buf()),
+                source: source(),
                 scan_name: "ModelScan",
             }),
         }

@@ -1015,7 +1015,7 @@ impl<'a> Vm<'a> {
             }
             Op::SetItems => {
                 let from = self.pop_mark_at(st)?;
-                if (st.stack.len() - from) % 2 != 0 {
+                if st.stack.len().saturating_sub(from) % 2 != 0 {
                     return parse("odd number of items for SETITEMS");
                 }
                 self.set_items(st, from, offset)?;
