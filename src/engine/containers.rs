@@ -274,7 +274,7 @@ pub fn scan_compressed(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob, form
             let tripped = decoder.tripped.clone();
             let corrupt = decoder.corrupt.clone();
             let scanner = pickle::scanner_name_for(child.leaf_name());
-            ctx.out.scan_log.push((child.clone(), scanner));
+            ctx.log_scan(&child, scanner);
             let res =
                 pickle::scan_stream(scanner, &child, decoder, StreamKind::Multiple, 0, None, ctx);
             let corrupt = corrupt.borrow_mut().take();

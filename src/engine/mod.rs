@@ -369,7 +369,7 @@ pub fn scan_leaf(ctx: &mut ScanCtx<'_>, item: Item) {
     for s in scanners {
         let name = s.name_for(&item);
         if ctx.settings.scanner_enabled(name) {
-            ctx.out.scan_log.push((item.source.clone(), name));
+            ctx.log_scan(&item.source, name);
         }
         if let Err(e) = s.scan(&item, ctx) {
             report_error(ctx, s.scan_name(), &item.source, e);

@@ -232,6 +232,14 @@ impl ScanCtx<'_> {
         });
     }
 
+    /// `source` is read by `scanner`: a `Scanning ...` line of the console report (only that
+    /// report shows them, so nothing is kept for the others).
+    pub fn log_scan(&mut self, source: &Source, scanner: &'static str) {
+        if self.settings.report_format == crate::settings::ReportFormat::Console {
+            self.out.scan_log.push((source.clone(), scanner));
+        }
+    }
+
     pub fn imports(&mut self, source: &Source, imports: Vec<ImportRecord>) {
         if !imports.is_empty() {
             self.out.imports.push((source.clone(), imports));

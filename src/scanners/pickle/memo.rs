@@ -63,18 +63,13 @@ impl<T> Memo<T> {
     /// Set `id` to `v`, replacing what was there.
     pub fn insert(&mut self, id: u64, v: T) {
         let end = self.dense.len() as u64;
-        if id == end && id < DENSE_MAX {
-            // The pickler's case: the next id in order.
-            self.dense.push(Some(v));
-            if self.sparse.is_empty() || self.sparse.remove(&id).is_none() {
-                self.len += 1;
-            }
-            return;
-        }
         let in_dense = id < end || (id < end.saturating_add(DENSE_SLACK) && id < DENSE_MAX);
         let slot = if in_dense {
             usize::try_from(id).ok().and_then(|i| {
-                if i >= self.dense.len() {
+                if i == self.dense.len() {
+                    // The pickler's case: the next id in order.
+                    self.dense.push(None);
+                } else if i > self.dense.len() {
                     self.dense.resize_with(i.checked_add(1)?, || None);
                 }
                 self.dense.get_mut(i)
