@@ -204,6 +204,40 @@ done
     fi
 } >>"$TABLE"
 
+# --- read floor --------------------------------------------------------------------------------
+# For a folder of many small files every byte must be read, so the time to merely open, read
+# and close each file bounds any scanner: ModelScan's time over it is the highest ratio this
+# machine allows. Taken as the better of one thread and one per core.
+FLOOR="$SCRATCH/read_floor"
+if rustc -O --edition 2021 -o "$FLOOR" "$HERE/tools/read_floor.rs" 2>/dev/null; then
+    floor_lines=()
+    for name in "${SELECTED[@]}"; do
+        [ -d "$name" ] || continue
+        best=""
+        for t in 1 "$(nproc)"; do
+            read -r fw _ <<<"$(measure "$OUR_RUNS" "$name" "$FLOOR" "$name" "$t")"
+            label="$t thread"
+            [ "$t" != 1 ] && label="$t threads"
+            if [ -z "$best" ] || awk -v a="$fw" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+                best=$fw
+                best_label=$label
+            fi
+        done
+        read -r ow mw <<<"$(awk -F'\t' -v n="$name" '$1 == n { print $3, $8 }' "$RESULTS")"
+        floor_lines+=("- $name: read floor $(fmt_s "$best") ($best_label); ModelScan / floor = $(ratio "$mw" "$best") (the most any scanner could show here); ours / floor = $(awk -v a="$ow" -v b="$best" 'BEGIN { printf "%.1f", a / b }')")
+    done
+    if [ "${#floor_lines[@]}" -gt 0 ]; then
+        {
+            echo
+            echo "Read floor (\`benches/tools/read_floor.rs\`: list the folder, open, read and close every file, nothing else):"
+            echo
+            printf '%s\n' "${floor_lines[@]}"
+        } >>"$TABLE"
+    fi
+else
+    log "rustc not found: no read-floor line"
+fi
+
 cat "$TABLE"
 log "raw numbers: $RESULTS; table: $TABLE"
 

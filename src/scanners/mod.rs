@@ -240,8 +240,16 @@ impl ScanCtx<'_> {
         }
     }
 
+    /// Whether the report will show import inventories: the machine-readable reports always
+    /// carry them, the console report only with `--show-imports`. Scanners skip building the
+    /// records when nobody will read them.
+    pub fn wants_imports(&self) -> bool {
+        self.settings.show_imports
+            || self.settings.report_format != crate::settings::ReportFormat::Console
+    }
+
     pub fn imports(&mut self, source: &Source, imports: Vec<ImportRecord>) {
-        if !imports.is_empty() {
+        if !imports.is_empty() && self.wants_imports() {
             self.out.imports.push((source.clone(), imports));
         }
     }

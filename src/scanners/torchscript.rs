@@ -606,9 +606,15 @@ mod tests {
 
     /// Every `code/*.py` member of a saved TorchScript archive, scanned as the engine would.
     fn scan_archive(rel: &str) -> Outcome {
+        let mut settings = Settings::defaults();
+        // The inventory is kept only for a report that shows it.
+        settings.show_imports = true;
+        scan_archive_with(rel, &settings)
+    }
+
+    fn scan_archive_with(rel: &str, settings: &Settings) -> Outcome {
         let path = format!("{DIR}/{rel}");
         let mut zip = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
-        let settings = Settings::defaults();
         let mut out = Outcome::default();
         let mut code_members = 0;
         for i in 0..zip.len() {
@@ -627,7 +633,7 @@ mod tests {
             }
             code_members += 1;
             let mut ctx = ScanCtx {
-                settings: &settings,
+                settings,
                 budget: Budget::unlimited(),
                 out: &mut out,
                 depth: 1,
@@ -668,6 +674,24 @@ mod tests {
             assert!(!calls.is_empty());
             assert!(calls.iter().all(|r| r.verdict == "safe"), "{calls:?}");
         }
+    }
+
+    #[test]
+    fn the_inventory_is_kept_only_for_reports_that_show_it() {
+        let mut settings = Settings::defaults();
+        settings.report_format = crate::settings::ReportFormat::Console;
+        settings.show_imports = false;
+        assert!(
+            scan_archive_with("benign/traced.pt", &settings)
+                .imports
+                .is_empty()
+        );
+        settings.report_format = crate::settings::ReportFormat::Json;
+        assert!(
+            !scan_archive_with("benign/traced.pt", &settings)
+                .imports
+                .is_empty()
+        );
     }
 
     #[test]

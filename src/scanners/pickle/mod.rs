@@ -140,7 +140,9 @@ fn scan_input<R: Read>(
         }
         ctx.issue(scanner, source, b);
     }
-    ctx.imports(source, vm::import_records(out.imports));
+    if ctx.wants_imports() {
+        ctx.imports(source, vm::import_records(out.imports));
+    }
     for (i, nested) in out.nested.iter().enumerate() {
         let child = source.child(format!("nested[{}]", i + 1));
         let (m, n) = nested.loader.rsplit_once('.').unwrap_or(("", ""));
