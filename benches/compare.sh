@@ -205,14 +205,16 @@ done
 } >>"$TABLE"
 
 # --- read floor --------------------------------------------------------------------------------
-# For a folder of many small files every byte must be read, so the time to merely open, read
-# and close each file bounds any scanner: ModelScan's time over it is the highest ratio this
-# machine allows. Taken as the better of one thread and one per core.
+# For a folder of small files every byte must be read, so the time to merely open, read and
+# close each file bounds any scanner: ModelScan's time over it is the highest ratio this machine
+# allows. Taken as the better of one thread and one per core. Folders holding a file over 1 MiB
+# are left out: a scanner reads only part of a large file, so reading all of it bounds nothing.
 FLOOR="$SCRATCH/read_floor"
 if rustc -O --edition 2021 -o "$FLOOR" "$HERE/tools/read_floor.rs" 2>/dev/null; then
     floor_lines=()
     for name in "${SELECTED[@]}"; do
         [ -d "$name" ] || continue
+        [ -z "$(find "$name" -type f -size +1M -print -quit)" ] || continue
         best=""
         for t in 1 "$(nproc)"; do
             read -r fw _ <<<"$(measure "$OUR_RUNS" "$name" "$FLOOR" "$name" "$t")"
