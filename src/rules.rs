@@ -63,8 +63,8 @@ pub static RULES: &[Rule] = &[
         "pickle.unknown-global-called",
         High,
         "Unknown function called by a pickle",
-        "A pickle calls (REDUCE) a third-party function that is neither on the allowlist nor known \
-         to be dangerous, in a way no class construction needs.",
+        "A pickle calls (REDUCE, INST or OBJ) a third-party function that is neither on the \
+         allowlist nor known to be dangerous, in a way no class construction needs.",
         "Loading calls the function with arguments from the file; what it does is not known.",
         "Check what the function does; if it is benign add it to `[pickle] allow`.",
         [502]
@@ -112,6 +112,18 @@ pub static RULES: &[Rule] = &[
          changes what later code runs.",
         DO_NOT_LOAD,
         [502, 915]
+    ),
+    rule!(
+        "pickle.setstate-override",
+        Critical,
+        "BUILD gives an object its own __setstate__",
+        "A BUILD state (its dict or its slot-state dict) sets an attribute named `__setstate__` \
+         on the object being built.",
+        "The unpickler looks `__setstate__` up on the object, so the next BUILD on it calls the \
+         planted value with data from the file: any callable the stream holds is called without \
+         a REDUCE.",
+        DO_NOT_LOAD,
+        [502, 94]
     ),
     rule!(
         "pickle.dunder-name",

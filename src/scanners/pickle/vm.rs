@@ -1467,7 +1467,11 @@ impl<'a> Vm<'a> {
             self.flush_getattr();
         }
         if let Verdict::Unknown { stdlib: false } = imp.verdict {
-            if kind == CallKind::Reduce && !looks_like_class(n) {
+            // REDUCE, INST and OBJ call whatever they are given (the unpickler's
+            // `instantiate` falls back to calling the object); NEWOBJ(_EX) only reach a
+            // type's `__new__` and fail on a function.
+            let calls_it = matches!(kind, CallKind::Reduce | CallKind::Inst | CallKind::Obj);
+            if calls_it && !looks_like_class(n) {
                 self.finding(
                     "pickle.unknown-global-called",
                     Severity::High,
@@ -1807,6 +1811,27 @@ impl<'a> Vm<'a> {
         state: V,
         offset: u64,
     ) -> R<()> {
+        if let Some(planted) = self.state_value(st, &state, "__setstate__") {
+            let what = match self.import_of(&planted) {
+                Some(i) => format!("{}.{}", i.resolved_module, i.resolved_name),
+                None => self.describe_value(st, &planted),
+            };
+            self.finding_with(
+                "pickle.setstate-override",
+                Severity::Critical,
+                "pickle",
+                "BUILD",
+                Some(format!(
+                    "BUILD sets __setstate__ to {what} on the object it builds; a later BUILD on \
+                     it calls that with data from the file"
+                )),
+                format!(
+                    "the unpickler looks __setstate__ up on the object, so {what} is called \
+                     without a REDUCE"
+                ),
+                offset,
+            );
+        }
         match &obj {
             V::Global(_) => {
                 let (m, n) = self
@@ -1853,6 +1878,25 @@ impl<'a> Vm<'a> {
             _ => {}
         }
         Ok(())
+    }
+
+    /// The value a BUILD state gives attribute `key`: from the state dict, or from either dict
+    /// of a `(state, slotstate)` pair (the unpickler sets both on the object).
+    fn state_value(&self, st: &State, state: &V, key: &str) -> Option<V> {
+        let in_dict = |v: &V| match v {
+            V::Node(id) => match st.nodes.get(*id as usize) {
+                Some(Node::Dict(items)) => items.iter().find_map(|(k, v)| match k {
+                    V::Str(s) if s.as_ref() == key => Some(v.clone()),
+                    _ => None,
+                }),
+                _ => None,
+            },
+            _ => None,
+        };
+        match state {
+            V::Tuple(t) if t.len() == 2 => t.iter().find_map(in_dict),
+            other => in_dict(other),
+        }
     }
 
     fn state_keys(&self, st: &State, state: &V) -> String {
@@ -2369,6 +2413,61 @@ mod tests {
         assert_eq!(o.findings[0].module, "posix");
         assert_eq!(o.findings[0].offset, 0);
         assert!(o.error.is_none());
+    }
+
+    #[test]
+    fn an_unknown_function_is_flagged_whichever_opcode_calls_it() {
+        let called = |p: &[u8]| {
+            let o = run(p);
+            assert!(o.error.is_none(), "{:?}", o.error);
+            rules(&o)
+        };
+        let flagged = vec!["pickle.unknown-global-called"];
+        // REDUCE, INST and OBJ all call the object they are given.
+        assert_eq!(
+            called(b"\x80\x02cevilpkg.helpers\nrun_code\nX\x01\x00\x00\x00x\x85R."),
+            flagged
+        );
+        assert_eq!(called(b"(S'x'\nievilpkg.helpers\nrun_code\n."), flagged);
+        assert_eq!(
+            called(b"\x80\x02(cevilpkg.helpers\nrun_code\nX\x01\x00\x00\x00xo."),
+            flagged
+        );
+        // With no arguments too: a function is not a type, so the unpickler calls it.
+        assert_eq!(called(b"(ievilpkg.helpers\nrun_code\n."), flagged);
+        // A class being constructed is not flagged, whichever opcode builds it.
+        assert!(called(b"(S'x'\nievilpkg.helpers\nRunner\n.").is_empty());
+        assert!(called(b"\x80\x02(cevilpkg.helpers\nRunner\nX\x01\x00\x00\x00xo.").is_empty());
+        // NEWOBJ reaches only a type's __new__ (a function fails there): not a call.
+        assert!(
+            called(b"\x80\x02cevilpkg.helpers\nrun_code\nX\x01\x00\x00\x00x\x85\x81.").is_empty()
+        );
+    }
+
+    #[test]
+    fn a_build_that_plants_setstate_is_flagged() {
+        // SimpleNamespace(); BUILD {'__setstate__': f}; BUILD 'payload' calls f('payload').
+        let dict_form = b"\x80\x02ctypes\nSimpleNamespace\n)R}X\x0c\x00\x00\x00__setstate__cevilpkg.helpers\nrun_code\nsbX\x07\x00\x00\x00payloadb.";
+        // The same through the slot-state half of a (state, slotstate) pair.
+        let slot_form = b"\x80\x02ctypes\nSimpleNamespace\n)RN}X\x0c\x00\x00\x00__setstate__cevilpkg.helpers\nrun_code\ns\x86bX\x07\x00\x00\x00payloadb.";
+        for p in [&dict_form[..], &slot_form[..]] {
+            let o = run(p);
+            assert!(o.error.is_none(), "{:?}", o.error);
+            assert_eq!(rules(&o), vec!["pickle.setstate-override"]);
+            let f = &o.findings[0];
+            assert_eq!(f.severity, Severity::Critical);
+            assert!(
+                f.description
+                    .as_deref()
+                    .is_some_and(|d| d.contains("evilpkg.helpers.run_code")),
+                "{f:?}"
+            );
+        }
+        // Ordinary instance state is not: other keys, or `__setstate__` as a value.
+        let plain = b"\x80\x02ctypes\nSimpleNamespace\n)R}(X\x01\x00\x00\x00aK\x01X\x01\x00\x00\x00bX\x0c\x00\x00\x00__setstate__ub.";
+        let o = run(plain);
+        assert!(o.error.is_none(), "{:?}", o.error);
+        assert!(rules(&o).is_empty(), "{:?}", o.findings);
     }
 
     #[test]
