@@ -1518,7 +1518,17 @@ pub fn is_higher_order(module: &str, qualname: &str) -> bool {
                 "_rebuild_from_type" | "_rebuild_from_type_v2"
             )
             | ("torch._utils", "_rebuild_wrapper_subclass")
-            | ("builtins", "map" | "filter")
+            | ("builtins", "map" | "filter" | "iter")
+            | (
+                "numpy",
+                "fromfunction"
+                    | "apply_along_axis"
+                    | "apply_over_axes"
+                    | "piecewise"
+                    | "vectorize"
+                    | "frompyfunc"
+                    | "seterrcall"
+            )
             | ("collections", "defaultdict")
             | ("dill._dill", "_get_attr" | "_load_type")
     )

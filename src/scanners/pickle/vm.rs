@@ -1493,11 +1493,26 @@ impl<'a> Vm<'a> {
                 &[0]
             } else if (m, n) == ("torch._utils", "_rebuild_wrapper_subclass") {
                 &[]
+            } else if (m, n) == ("numpy", "piecewise") {
+                // piecewise(x, condlist, funclist): calls each function of the list.
+                &[2]
             } else {
                 &[0]
             };
             for &p in positions {
-                if let Some(arg) = arg_items.get(p) {
+                let Some(arg) = arg_items.get(p) else {
+                    continue;
+                };
+                // A list or tuple of callables (numpy.piecewise) is checked item by item.
+                let items: Vec<V> = match arg {
+                    V::Tuple(t) => t.to_vec(),
+                    V::Node(id) => match st.nodes.get(*id as usize) {
+                        Some(Node::List(l)) => l.clone(),
+                        _ => vec![arg.clone()],
+                    },
+                    other => vec![other.clone()],
+                };
+                for arg in &items {
                     if let Some(bad) = self.unsafe_callable_arg(st, arg) {
                         self.finding_with(
                             "pickle.higher-order-call",
@@ -2468,6 +2483,62 @@ mod tests {
         let o = run(plain);
         assert!(o.error.is_none(), "{:?}", o.error);
         assert!(rules(&o).is_empty(), "{:?}", o.findings);
+    }
+
+    #[test]
+    fn allowlisted_functions_that_call_their_argument_are_checked() {
+        const F: &[u8] = b"cevilpkg.helpers\nrun_code\n";
+        // callee(args...) where `args` pushes the arguments after a MARK.
+        let call = |callee: &[u8], args: &[u8]| {
+            let mut p = b"\x80\x02".to_vec();
+            p.extend_from_slice(callee);
+            p.push(b'(');
+            p.extend_from_slice(args);
+            p.extend_from_slice(b"tR.");
+            let o = run(&p);
+            assert!(o.error.is_none(), "{:?}", o.error);
+            rules(&o)
+        };
+        let flagged = vec!["pickle.higher-order-call"];
+        let one = |a: &[u8], b: &[u8]| [a, b].concat();
+        // The function comes first.
+        for callee in [
+            &b"cbuiltins\nmap\n"[..],
+            b"cbuiltins\nfilter\n",
+            b"cbuiltins\niter\n",
+            b"cfunctools\npartial\n",
+            b"cnumpy\nfromfunction\n",
+            b"cnumpy\napply_along_axis\n",
+            b"cnumpy\napply_over_axes\n",
+            b"cnumpy\nvectorize\n",
+            b"cnumpy\nfrompyfunc\n",
+            b"cnumpy\nseterrcall\n",
+        ] {
+            assert_eq!(call(callee, &one(F, b"]K\x01a")), flagged, "{callee:?}");
+            // With an allowlisted function, or with data, nothing is reported.
+            assert!(
+                call(callee, b"cnumpy\nsin\n]K\x01a").is_empty(),
+                "{callee:?}"
+            );
+            assert!(call(callee, b"]K\x01a").is_empty(), "{callee:?}");
+        }
+        // numpy.piecewise(x, condlist, funclist) calls every function of its third argument.
+        assert_eq!(
+            call(
+                b"cnumpy\npiecewise\n",
+                &[&b"]K\x01a]\x88a](cnumpy\nsin\n"[..], F, b"e"].concat()
+            ),
+            flagged
+        );
+        assert!(call(b"cnumpy\npiecewise\n", b"]K\x01a]\x88a]cnumpy\nsin\na").is_empty());
+        // copyreg._reconstructor(cls, base, state) calls base.
+        assert_eq!(
+            call(
+                b"ccopyreg\n_reconstructor\n",
+                &[&b"cbuiltins\nobject\n"[..], F, b"N"].concat()
+            ),
+            flagged
+        );
     }
 
     #[test]
