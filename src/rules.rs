@@ -114,14 +114,14 @@ pub static RULES: &[Rule] = &[
         [502, 915]
     ),
     rule!(
-        "pickle.setstate-override",
+        "pickle.planted-method",
         Critical,
-        "BUILD gives an object its own __setstate__",
-        "A BUILD state (its dict or its slot-state dict) sets an attribute named `__setstate__` \
-         on the object being built.",
-        "The unpickler looks `__setstate__` up on the object, so the next BUILD on it calls the \
-         planted value with data from the file: any callable the stream holds is called without \
-         a REDUCE.",
+        "BUILD plants a method the unpickler then calls",
+        "A BUILD state (its dict or its slot-state dict) gives the object an attribute the \
+         unpickler looks up and calls: `__setstate__` (called by the next BUILD), or a callable \
+         `append`/`extend` (APPEND, APPENDS) or `add` (ADDITEMS) that such an opcode then calls.",
+        "The unpickler finds these names on the object itself, so the planted value is called with \
+         data from the file: any callable the stream holds runs without a REDUCE.",
         DO_NOT_LOAD,
         [502, 94]
     ),

@@ -192,10 +192,21 @@ struct State {
     marks: Vec<usize>,
     memo: Memo<V>,
     nodes: Vec<Node>,
+    /// `append`, `extend` or `add` set on a node by a BUILD state, in stream order (the last one
+    /// for a node and name is what APPEND, APPENDS or ADDITEMS would call).
+    planted: Vec<(u32, &'static str, V)>,
     proto: u8,
     saw_proto: bool,
     frame_end: Option<u64>,
 }
+
+/// Most planted-method records kept per pickle; past it a planted callable is reported when it
+/// is planted, whether or not an opcode then calls it.
+const MAX_PLANTED: usize = 4096;
+
+/// The attributes APPEND, APPENDS and ADDITEMS look up and call on an object that is not a
+/// list or set.
+const ITEM_METHODS: [&str; 3] = ["append", "extend", "add"];
 
 impl State {
     fn new() -> State {
@@ -205,6 +216,7 @@ impl State {
             marks: Vec::with_capacity(8),
             memo: Memo::with_capacity(64),
             nodes: Vec::new(),
+            planted: Vec::new(),
             proto: 0,
             saw_proto: false,
             frame_end: None,
@@ -1751,6 +1763,7 @@ impl<'a> Vm<'a> {
     /// them, moved off the stack without an intermediate vector.
     fn add_items(&mut self, st: &mut State, from: usize, offset: u64, op: &str) -> R<()> {
         let target = self.target_below(st, from)?;
+        self.check_planted_method(st, &target, op, offset);
         let State { stack, nodes, .. } = st;
         match &target {
             V::Node(id) => {
@@ -1827,19 +1840,13 @@ impl<'a> Vm<'a> {
         offset: u64,
     ) -> R<()> {
         if let Some(planted) = self.state_value(st, &state, "__setstate__") {
-            let what = match self.import_of(&planted) {
-                Some(i) => format!("{}.{}", i.resolved_module, i.resolved_name),
-                None => self.describe_value(st, &planted),
-            };
-            self.finding_with(
-                "pickle.setstate-override",
-                Severity::Critical,
-                "pickle",
+            let what = self.name_value(st, &planted);
+            self.planted_finding(
                 "BUILD",
-                Some(format!(
+                format!(
                     "BUILD sets __setstate__ to {what} on the object it builds; a later BUILD on \
                      it calls that with data from the file"
-                )),
+                ),
                 format!(
                     "the unpickler looks __setstate__ up on the object, so {what} is called \
                      without a REDUCE"
@@ -1869,8 +1876,9 @@ impl<'a> Vm<'a> {
                     offset,
                 );
             }
-            V::Node(id) => {
-                let id = *id as usize;
+            V::Node(node) => {
+                self.record_planted(st, *node, &state, offset);
+                let id = *node as usize;
                 let callee = match st.nodes.get_mut(id) {
                     Some(Node::Obj {
                         callee, state: s, ..
@@ -1893,6 +1901,97 @@ impl<'a> Vm<'a> {
             _ => {}
         }
         Ok(())
+    }
+
+    /// A BUILD state that sets `append`, `extend` or `add` on a node: remembered, so that an
+    /// APPEND, APPENDS or ADDITEMS on that node can tell it calls the planted value.
+    fn record_planted(&mut self, st: &mut State, node: u32, state: &V, offset: u64) {
+        for name in ITEM_METHODS {
+            let Some(value) = self.state_value(st, state, name) else {
+                continue;
+            };
+            if st.planted.len() < MAX_PLANTED {
+                st.planted.push((node, name, value));
+            } else if self.callable_like(st, &value) {
+                let what = self.name_value(st, &value);
+                self.planted_finding(
+                    "BUILD",
+                    format!("BUILD sets {name} to {what} on the object it builds"),
+                    format!(
+                        "APPEND, APPENDS and ADDITEMS look {name} up on the object, so a later one \
+                         calls {what}"
+                    ),
+                    offset,
+                );
+            }
+        }
+    }
+
+    /// APPEND, APPENDS and ADDITEMS on anything but a list or set call the object's `append`,
+    /// `extend` or `add`, looked up on the object: one a BUILD state planted is called here.
+    fn check_planted_method(&mut self, st: &State, target: &V, op: &str, offset: u64) {
+        let V::Node(id) = target else {
+            return;
+        };
+        let names: &[&str] = match op {
+            "APPEND" => &["append"],
+            "APPENDS" => &["extend", "append"],
+            _ => &["add"],
+        };
+        for name in names {
+            let planted = st
+                .planted
+                .iter()
+                .rev()
+                .find(|(n, m, _)| n == id && m == name)
+                .map(|(_, _, v)| v);
+            let Some(planted) = planted else {
+                continue;
+            };
+            if self.callable_like(st, planted) {
+                let what = self.name_value(st, planted);
+                self.planted_finding(
+                    op,
+                    format!(
+                        "{op} calls {name} on an object whose BUILD state set {name} to {what}"
+                    ),
+                    format!(
+                        "the unpickler looks {name} up on the object, so {what} is called with \
+                         items from the file"
+                    ),
+                    offset,
+                );
+                return;
+            }
+        }
+    }
+
+    /// An imported global, a call's result or something computed: a value that can be called.
+    fn callable_like(&self, st: &State, v: &V) -> bool {
+        match v {
+            V::Global(_) | V::Opaque => true,
+            V::Node(n) => matches!(st.nodes.get(*n as usize), Some(Node::Obj { .. })),
+            _ => false,
+        }
+    }
+
+    fn name_value(&self, st: &State, v: &V) -> String {
+        match self.import_of(v) {
+            Some(i) => format!("{}.{}", i.resolved_module, i.resolved_name),
+            None => self.describe_value(st, v),
+        }
+    }
+
+    fn planted_finding(&mut self, op: &str, description: String, why: String, offset: u64) {
+        self.finding_with(
+            "pickle.planted-method",
+            Severity::Critical,
+            "pickle",
+            op,
+            Some(description),
+            why,
+            offset,
+        );
     }
 
     /// The value a BUILD state gives attribute `key`: from the state dict, or from either dict
@@ -2460,7 +2559,7 @@ mod tests {
     }
 
     #[test]
-    fn a_build_that_plants_setstate_is_flagged() {
+    fn a_build_that_plants_a_method_the_unpickler_calls_is_flagged() {
         // SimpleNamespace(); BUILD {'__setstate__': f}; BUILD 'payload' calls f('payload').
         let dict_form = b"\x80\x02ctypes\nSimpleNamespace\n)R}X\x0c\x00\x00\x00__setstate__cevilpkg.helpers\nrun_code\nsbX\x07\x00\x00\x00payloadb.";
         // The same through the slot-state half of a (state, slotstate) pair.
@@ -2468,7 +2567,7 @@ mod tests {
         for p in [&dict_form[..], &slot_form[..]] {
             let o = run(p);
             assert!(o.error.is_none(), "{:?}", o.error);
-            assert_eq!(rules(&o), vec!["pickle.setstate-override"]);
+            assert_eq!(rules(&o), vec!["pickle.planted-method"]);
             let f = &o.findings[0];
             assert_eq!(f.severity, Severity::Critical);
             assert!(
@@ -2478,6 +2577,36 @@ mod tests {
                 "{f:?}"
             );
         }
+        // append/extend/add planted by BUILD and called by APPEND, APPENDS, ADDITEMS.
+        let ns = &b"\x80\x04ctypes\nSimpleNamespace\n)R}X"[..];
+        for (key, tail) in [
+            (&b"append"[..], &b"X\x01\x00\x00\x00xa."[..]),
+            (b"extend", b"(X\x01\x00\x00\x00xe."),
+            (b"add", b"(X\x01\x00\x00\x00x\x90."),
+        ] {
+            let mut p = ns.to_vec();
+            p.extend_from_slice(&(key.len() as u32).to_le_bytes());
+            p.extend_from_slice(key);
+            p.extend_from_slice(b"cevilpkg.helpers\nrun_code\nsb");
+            p.extend_from_slice(tail);
+            let o = run(&p);
+            assert!(o.error.is_none(), "{:?}", o.error);
+            assert_eq!(rules(&o), vec!["pickle.planted-method"], "{key:?}");
+            // Data under the same name is not a planted method.
+            let plain = [&p[..p.len() - tail.len() - 28], b"\x88sb", tail].concat();
+            let o = run(&plain);
+            assert!(o.error.is_none(), "{:?}", o.error);
+            assert!(rules(&o).is_empty(), "{key:?} {:?}", o.findings);
+        }
+        // A second BUILD with other keys leaves the planted method in place; one that sets
+        // the name to data replaces it.
+        let planted = b"\x80\x02ctypes\nSimpleNamespace\n)R}X\x06\x00\x00\x00appendcevilpkg.helpers\nrun_code\nsb";
+        let other = b"}X\x01\x00\x00\x00yK\x01sb";
+        let reset = b"}X\x06\x00\x00\x00append\x88sb";
+        let o = run(&[&planted[..], other, b"X\x01\x00\x00\x00xa."].concat());
+        assert_eq!(rules(&o), vec!["pickle.planted-method"]);
+        let o = run(&[&planted[..], reset, b"X\x01\x00\x00\x00xa."].concat());
+        assert!(rules(&o).is_empty(), "{:?}", o.findings);
         // Ordinary instance state is not: other keys, or `__setstate__` as a value.
         let plain = b"\x80\x02ctypes\nSimpleNamespace\n)R}(X\x01\x00\x00\x00aK\x01X\x01\x00\x00\x00bX\x0c\x00\x00\x00__setstate__ub.";
         let o = run(plain);
