@@ -149,6 +149,21 @@ impl Text {
     }
 }
 
+impl Text {
+    /// Which of `STATE_KEYS` this string is, compared as bytes (no UTF-8 check: most strings
+    /// are dict keys tested on every BUILD and SETITEM).
+    fn state_key(&self) -> Option<usize> {
+        let bytes: &[u8] = match self {
+            Text::Inline(n, buf) => buf.get(..usize::from(*n)).unwrap_or_default(),
+            Text::Shared(s) => s.as_bytes(),
+        };
+        if !matches!(bytes.len(), 3 | 6 | 12) {
+            return None;
+        }
+        STATE_KEYS.iter().position(|k| k.as_bytes() == bytes)
+    }
+}
+
 impl std::ops::Deref for Text {
     type Target = str;
     fn deref(&self) -> &str {
@@ -195,6 +210,9 @@ struct State {
     /// `append`, `extend` or `add` set on a node by a BUILD state, in stream order (the last one
     /// for a node and name is what APPEND, APPENDS or ADDITEMS would call).
     planted: Vec<(u32, &'static str, V)>,
+    /// Items stored under one of `STATE_KEYS` by SETITEM(S) into any node (a dict, or a dict
+    /// subclass built by a call), in stream order, whatever the container's item cap.
+    keyed: Vec<(u32, &'static str, V)>,
     proto: u8,
     saw_proto: bool,
     frame_end: Option<u64>,
@@ -204,9 +222,8 @@ struct State {
 /// is planted, whether or not an opcode then calls it.
 const MAX_PLANTED: usize = 4096;
 
-/// The attributes APPEND, APPENDS and ADDITEMS look up and call on an object that is not a
-/// list or set.
-const ITEM_METHODS: [&str; 3] = ["append", "extend", "add"];
+/// The BUILD state keys that plant a method the unpickler calls.
+const STATE_KEYS: [&str; 4] = ["__setstate__", "append", "extend", "add"];
 
 impl State {
     fn new() -> State {
@@ -217,6 +234,7 @@ impl State {
             memo: Memo::with_capacity(64),
             nodes: Vec::new(),
             planted: Vec::new(),
+            keyed: Vec::new(),
             proto: 0,
             saw_proto: false,
             frame_end: None,
@@ -1796,6 +1814,9 @@ impl<'a> Vm<'a> {
     /// SETITEM(S): the key/value pairs `st.stack[from..]` go into the dict under them.
     fn set_items(&mut self, st: &mut State, from: usize, offset: u64) -> R<()> {
         let target = self.target_below(st, from)?;
+        if let V::Node(id) = target {
+            self.record_keyed(st, id, from, offset);
+        }
         let State { stack, nodes, .. } = st;
         match &target {
             V::Node(id) => {
@@ -1839,7 +1860,8 @@ impl<'a> Vm<'a> {
         state: V,
         offset: u64,
     ) -> R<()> {
-        if let Some(planted) = self.state_value(st, &state, "__setstate__") {
+        let [setstate, append, extend, add] = self.state_plants(st, &state);
+        if let Some(planted) = setstate {
             let what = self.name_value(st, &planted);
             self.planted_finding(
                 "BUILD",
@@ -1854,6 +1876,7 @@ impl<'a> Vm<'a> {
                 offset,
             );
         }
+        let methods = [("append", append), ("extend", extend), ("add", add)];
         match &obj {
             V::Global(_) => {
                 let (m, n) = self
@@ -1877,7 +1900,7 @@ impl<'a> Vm<'a> {
                 );
             }
             V::Node(node) => {
-                self.record_planted(st, *node, &state, offset);
+                self.record_planted(st, *node, methods, offset);
                 let id = *node as usize;
                 let callee = match st.nodes.get_mut(id) {
                     Some(Node::Obj {
@@ -1905,9 +1928,15 @@ impl<'a> Vm<'a> {
 
     /// A BUILD state that sets `append`, `extend` or `add` on a node: remembered, so that an
     /// APPEND, APPENDS or ADDITEMS on that node can tell it calls the planted value.
-    fn record_planted(&mut self, st: &mut State, node: u32, state: &V, offset: u64) {
-        for name in ITEM_METHODS {
-            let Some(value) = self.state_value(st, state, name) else {
+    fn record_planted(
+        &mut self,
+        st: &mut State,
+        node: u32,
+        methods: [(&'static str, Option<V>); 3],
+        offset: u64,
+    ) {
+        for (name, value) in methods {
+            let Some(value) = value else {
                 continue;
             };
             if st.planted.len() < MAX_PLANTED {
@@ -1994,23 +2023,107 @@ impl<'a> Vm<'a> {
         );
     }
 
-    /// The value a BUILD state gives attribute `key`: from the state dict, or from either dict
-    /// of a `(state, slotstate)` pair (the unpickler sets both on the object).
-    fn state_value(&self, st: &State, state: &V, key: &str) -> Option<V> {
-        let in_dict = |v: &V| match v {
-            V::Node(id) => match st.nodes.get(*id as usize) {
-                Some(Node::Dict(items)) => items.iter().find_map(|(k, v)| match k {
-                    V::Str(s) if s.as_ref() == key => Some(v.clone()),
-                    _ => None,
-                }),
-                _ => None,
-            },
-            _ => None,
+    /// SETITEM(S) pairs `st.stack[from..]` stored under a `STATE_KEYS` name into node `id`:
+    /// remembered whatever the node (a dict past its item cap, an `OrderedDict` built by a call),
+    /// so that a BUILD using it as state sees them.
+    fn record_keyed(&mut self, st: &mut State, id: u32, from: usize, offset: u64) {
+        let Some(pairs) = st.stack.get(from..) else {
+            return;
         };
-        match state {
-            V::Tuple(t) if t.len() == 2 => t.iter().find_map(in_dict),
-            other => in_dict(other),
+        let mut found = Vec::new();
+        for pair in pairs.chunks_exact(2) {
+            if let [V::Str(k), v] = pair {
+                if let Some(name) = k.state_key().and_then(|i| STATE_KEYS.get(i)) {
+                    found.push((*name, v.clone()));
+                }
+            }
         }
+        for (name, v) in found {
+            if st.keyed.len() < MAX_PLANTED {
+                st.keyed.push((id, name, v));
+            } else if self.callable_like(st, &v) {
+                let what = self.name_value(st, &v);
+                self.planted_finding(
+                    "SETITEM",
+                    format!("a mapping gets {name} = {what}, beyond what is tracked"),
+                    format!(
+                        "as a BUILD state it would make the unpickler call {what}; too many such \
+                         items to follow"
+                    ),
+                    offset,
+                );
+            }
+        }
+    }
+
+    /// What a BUILD state sets under each of `STATE_KEYS` (indexed as that list): from the state
+    /// dict, or from both dicts of a `(state, slotstate)` pair (the slot state is applied last).
+    /// A dict is read from its items and from every SETITEM into it (past its item cap too); a
+    /// mapping built by a call (`dict(pairs)`, `OrderedDict(pairs)`) from its argument as well.
+    fn state_plants(&self, st: &State, state: &V) -> [Option<V>; 4] {
+        let mut out: [Option<V>; 4] = Default::default();
+        let set = |out: &mut [Option<V>; 4], k: &V, v: &V| {
+            if let V::Str(k) = k {
+                if let Some(slot) = k.state_key().and_then(|i| out.get_mut(i)) {
+                    *slot = Some(v.clone());
+                }
+            }
+        };
+        let halves: &[V] = match state {
+            V::Tuple(t) if t.len() == 2 => t,
+            other => std::slice::from_ref(other),
+        };
+        for half in halves {
+            let V::Node(id) = half else {
+                continue;
+            };
+            match st.nodes.get(*id as usize) {
+                Some(Node::Dict(items)) => {
+                    for (k, v) in items {
+                        set(&mut out, k, v);
+                    }
+                }
+                Some(Node::Obj {
+                    args: V::Tuple(a), ..
+                }) => {
+                    let pairs: &[V] = match a.first() {
+                        Some(V::Tuple(t)) => t,
+                        Some(V::Node(n)) => match st.nodes.get(*n as usize) {
+                            Some(Node::List(l)) => l,
+                            Some(Node::Dict(d)) => {
+                                for (k, v) in d {
+                                    set(&mut out, k, v);
+                                }
+                                &[]
+                            }
+                            _ => &[],
+                        },
+                        _ => &[],
+                    };
+                    for pair in pairs {
+                        if let V::Tuple(kv) = pair {
+                            if let [k, v] = &kv[..] {
+                                set(&mut out, k, v);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+            // SETITEMs into this node, in stream order: the last one under a key wins.
+            for (n, name, v) in &st.keyed {
+                if n == id {
+                    if let Some(slot) = STATE_KEYS
+                        .iter()
+                        .position(|k| k == name)
+                        .and_then(|i| out.get_mut(i))
+                    {
+                        *slot = Some(v.clone());
+                    }
+                }
+            }
+        }
+        out
     }
 
     fn state_keys(&self, st: &State, state: &V) -> String {
@@ -2607,6 +2720,26 @@ mod tests {
         assert_eq!(rules(&o), vec!["pickle.planted-method"]);
         let o = run(&[&planted[..], reset, b"X\x01\x00\x00\x00xa."].concat());
         assert!(rules(&o).is_empty(), "{:?}", o.findings);
+        // The key hidden past the dict's item cap, or in an OrderedDict built by a call
+        // (from pairs, or filled by SETITEMS): still seen.
+        let ns = b"\x80\x02ctypes\nSimpleNamespace\n)R";
+        let f = b"cevilpkg.helpers\nrun_code\n";
+        let mut filler = b"}(".to_vec();
+        for i in 0..300u32 {
+            filler.extend_from_slice(b"J");
+            filler.extend_from_slice(&i.to_le_bytes());
+            filler.push(b'N');
+        }
+        let key = b"X\x0c\x00\x00\x00__setstate__";
+        for state in [
+            [&filler[..], key, f, b"u"].concat(),
+            [&b"ccollections\nOrderedDict\n]"[..], key, f, b"\x86a\x85R"].concat(),
+            [&b"ccollections\nOrderedDict\n)R"[..], key, f, b"s"].concat(),
+        ] {
+            let o = run(&[&ns[..], &state, b"bX\x01\x00\x00\x00xb."].concat());
+            assert!(o.error.is_none(), "{:?}", o.error);
+            assert_eq!(rules(&o), vec!["pickle.planted-method"]);
+        }
         // Ordinary instance state is not: other keys, or `__setstate__` as a value.
         let plain = b"\x80\x02ctypes\nSimpleNamespace\n)R}(X\x01\x00\x00\x00aK\x01X\x01\x00\x00\x00bX\x0c\x00\x00\x00__setstate__ub.";
         let o = run(plain);
