@@ -213,6 +213,8 @@ struct State {
     /// Items stored under one of `STATE_KEYS` by SETITEM(S) into any node (a dict, or a dict
     /// subclass built by a call), in stream order, whatever the container's item cap.
     keyed: Vec<(u32, &'static str, V)>,
+    /// Lists and sets that got more items than the VM keeps: what they hold is not all known.
+    truncated: HashSet<u32>,
     proto: u8,
     saw_proto: bool,
     frame_end: Option<u64>,
@@ -235,6 +237,7 @@ impl State {
             nodes: Vec::new(),
             planted: Vec::new(),
             keyed: Vec::new(),
+            truncated: HashSet::new(),
             proto: 0,
             saw_proto: false,
             frame_end: None,
@@ -1006,7 +1009,11 @@ impl<'a> Vm<'a> {
             }
             Op::List => {
                 let items = self.pop_mark(st)?;
+                let cut = items.len() > MAX_ITEMS;
                 let v = self.new_node(st, Node::List(cap_items(items)));
+                if let (true, V::Node(id)) = (cut, &v) {
+                    st.truncated.insert(*id);
+                }
                 st.stack.push(v);
             }
             Op::EmptyDict => {
@@ -1028,7 +1035,11 @@ impl<'a> Vm<'a> {
             }
             Op::FrozenSet => {
                 let items = self.pop_mark(st)?;
+                let cut = items.len() > MAX_ITEMS;
                 let v = self.new_node(st, Node::Set(cap_items(items)));
+                if let (true, V::Node(id)) = (cut, &v) {
+                    st.truncated.insert(*id);
+                }
                 st.stack.push(v);
             }
             Op::Append => {
@@ -1533,9 +1544,11 @@ impl<'a> Vm<'a> {
                 let Some(arg) = arg_items.get(p) else {
                     continue;
                 };
-                // A list or tuple of callables (numpy.piecewise) is checked item by item.
+                // A list or tuple of callables (numpy.piecewise) is checked item by item; one
+                // longer than the VM keeps cannot be cleared.
                 let items: Vec<V> = match arg {
                     V::Tuple(t) => t.to_vec(),
+                    V::Node(id) if st.truncated.contains(id) => vec![V::Opaque],
                     V::Node(id) => match st.nodes.get(*id as usize) {
                         Some(Node::List(l)) => l.clone(),
                         _ => vec![arg.clone()],
@@ -1782,11 +1795,19 @@ impl<'a> Vm<'a> {
     fn add_items(&mut self, st: &mut State, from: usize, offset: u64, op: &str) -> R<()> {
         let target = self.target_below(st, from)?;
         self.check_planted_method(st, &target, op, offset);
-        let State { stack, nodes, .. } = st;
+        let State {
+            stack,
+            nodes,
+            truncated,
+            ..
+        } = st;
         match &target {
             V::Node(id) => {
                 if let Some(Node::List(v) | Node::Set(v)) = nodes.get_mut(*id as usize) {
                     let room = MAX_ITEMS.saturating_sub(v.len());
+                    if stack.len().saturating_sub(from) > room {
+                        truncated.insert(*id);
+                    }
                     v.extend(stack.drain(from..).take(room));
                 }
             }
@@ -2088,6 +2109,13 @@ impl<'a> Vm<'a> {
                 }) => {
                     let pairs: &[V] = match a.first() {
                         Some(V::Tuple(t)) => t,
+                        Some(V::Node(n)) if st.truncated.contains(n) => {
+                            // Pairs past what the VM keeps: any of the names may be set.
+                            if let Some(slot) = out.first_mut() {
+                                *slot = Some(V::Opaque);
+                            }
+                            &[]
+                        }
                         Some(V::Node(n)) => match st.nodes.get(*n as usize) {
                             Some(Node::List(l)) => l,
                             Some(Node::Dict(d)) => {
@@ -2350,12 +2378,25 @@ fn cap_items(mut items: Vec<V>) -> Vec<V> {
     items
 }
 
+/// Key/value pairs of a DICT, capped; past the cap, items under one of `STATE_KEYS` are still
+/// kept (the last one for each key, so at most four more), as a BUILD state would apply them.
 fn pairs(items: Vec<V>) -> Vec<(V, V)> {
     let mut out = Vec::with_capacity(items.len().min(MAX_ITEMS * 2) / 2);
     let mut it = items.into_iter();
     while let (Some(k), Some(v)) = (it.next(), it.next()) {
         if out.len() < MAX_ITEMS {
             out.push((k, v));
+        } else if let V::Str(key) = &k {
+            if let Some(i) = key.state_key() {
+                let extra = out.get_mut(MAX_ITEMS..).unwrap_or_default();
+                match extra
+                    .iter_mut()
+                    .find(|(k2, _)| matches!(k2, V::Str(t) if t.state_key() == Some(i)))
+                {
+                    Some(slot) => slot.1 = v,
+                    None => out.push((k, v)),
+                }
+            }
         }
     }
     out
@@ -2740,6 +2781,26 @@ mod tests {
             assert!(o.error.is_none(), "{:?}", o.error);
             assert_eq!(rules(&o), vec!["pickle.planted-method"]);
         }
+        // The same past the cap of a DICT opcode, and a mapping built from more pairs than the
+        // VM keeps (it cannot tell what they set).
+        let mut dict_op = b"(".to_vec();
+        let mut pair_list = b"(".to_vec();
+        for i in 0..300u32 {
+            dict_op.extend_from_slice(b"J");
+            dict_op.extend_from_slice(&i.to_le_bytes());
+            dict_op.push(b'N');
+            pair_list.extend_from_slice(b"J");
+            pair_list.extend_from_slice(&i.to_le_bytes());
+            pair_list.extend_from_slice(b"N\x86");
+        }
+        for state in [
+            [&dict_op[..], key, f, b"d"].concat(),
+            [&b"cbuiltins\ndict\n"[..], &pair_list, b"l\x85R"].concat(),
+        ] {
+            let o = run(&[&ns[..], &state, b"bX\x01\x00\x00\x00xb."].concat());
+            assert!(o.error.is_none(), "{:?}", o.error);
+            assert_eq!(rules(&o), vec!["pickle.planted-method"]);
+        }
         // Ordinary instance state is not: other keys, or `__setstate__` as a value.
         let plain = b"\x80\x02ctypes\nSimpleNamespace\n)R}(X\x01\x00\x00\x00aK\x01X\x01\x00\x00\x00bX\x0c\x00\x00\x00__setstate__ub.";
         let o = run(plain);
@@ -2793,6 +2854,13 @@ mod tests {
             flagged
         );
         assert!(call(b"cnumpy\npiecewise\n", b"]K\x01a]\x88a]cnumpy\nsin\na").is_empty());
+        // A function list longer than the VM keeps cannot be cleared.
+        let mut long = b"]K\x01a]\x88a(cnumpy\nsin\n\x94".to_vec();
+        for _ in 0..300 {
+            long.extend_from_slice(b"h\x00");
+        }
+        long.push(b'l');
+        assert_eq!(call(b"cnumpy\npiecewise\n", &long), flagged);
         // copyreg._reconstructor(cls, base, state) calls base.
         assert_eq!(
             call(
