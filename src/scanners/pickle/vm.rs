@@ -986,9 +986,16 @@ impl<'a> Vm<'a> {
             }
             Op::EmptyTuple => st.stack.push(V::Tuple(Rc::from(Vec::new()))),
             Op::Tuple => {
-                // Straight from the stack into the tuple (one allocation), capped.
+                // Straight from the stack into the tuple (one allocation), capped; a cut tuple
+                // ends with `Opaque` in place of the items it lost, so that no check clears it.
                 let mark = self.pop_mark_at(st)?;
-                let items: Rc<[V]> = st.stack.drain(mark..).take(MAX_ITEMS).collect();
+                let cut = st.stack.len().saturating_sub(mark) > MAX_ITEMS;
+                let kept = st.stack.drain(mark..).take(MAX_ITEMS);
+                let items: Rc<[V]> = if cut {
+                    kept.chain(std::iter::once(V::Opaque)).collect()
+                } else {
+                    kept.collect()
+                };
                 st.stack.push(V::Tuple(items));
             }
             Op::Tuple1 | Op::Tuple2 | Op::Tuple3 => {
@@ -1396,7 +1403,7 @@ impl<'a> Vm<'a> {
             V::Float => ("float".into(), None),
             V::Str(s) => ("str".into(), Some(s.chars().count())),
             V::Bytes(b) => ("bytes".into(), Some(b.len())),
-            V::Tuple(t) => ("tuple".into(), Some(t.len())),
+            V::Tuple(t) => ("tuple".into(), Some(t.len().min(MAX_ITEMS))),
             V::Node(i) => match st.nodes.get(*i as usize) {
                 Some(Node::List(items)) => ("list".into(), Some(items.len())),
                 Some(Node::Dict(items)) => ("dict".into(), Some(items.len())),
@@ -2129,10 +2136,19 @@ impl<'a> Vm<'a> {
                         _ => &[],
                     };
                     for pair in pairs {
-                        if let V::Tuple(kv) = pair {
-                            if let [k, v] = &kv[..] {
-                                set(&mut out, k, v);
+                        match pair {
+                            V::Tuple(kv) => {
+                                if let [k, v] = &kv[..] {
+                                    set(&mut out, k, v);
+                                }
                             }
+                            // What a cut tuple lost: any of the names may be set.
+                            V::Opaque => {
+                                if let Some(slot) = out.first_mut() {
+                                    *slot = Some(V::Opaque);
+                                }
+                            }
+                            _ => {}
                         }
                     }
                 }
@@ -2796,6 +2812,7 @@ mod tests {
         for state in [
             [&dict_op[..], key, f, b"d"].concat(),
             [&b"cbuiltins\ndict\n"[..], &pair_list, b"l\x85R"].concat(),
+            [&b"cbuiltins\ndict\n"[..], &pair_list, b"t\x85R"].concat(),
         ] {
             let o = run(&[&ns[..], &state, b"bX\x01\x00\x00\x00xb."].concat());
             assert!(o.error.is_none(), "{:?}", o.error);
