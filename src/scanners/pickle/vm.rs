@@ -224,6 +224,13 @@ struct State {
 /// is planted, whether or not an opcode then calls it.
 const MAX_PLANTED: usize = 4096;
 
+/// The per-pickle lists of `State` that `Vm::keep_or_report` bounds.
+#[derive(Clone, Copy)]
+enum Tracked {
+    Planted,
+    Keyed,
+}
+
 /// The BUILD state keys that plant a method the unpickler calls.
 const STATE_KEYS: [&str; 4] = ["__setstate__", "append", "extend", "add"];
 
@@ -1967,20 +1974,15 @@ impl<'a> Vm<'a> {
             let Some(value) = value else {
                 continue;
             };
-            if st.planted.len() < MAX_PLANTED {
-                st.planted.push((node, name, value));
-            } else if self.callable_like(st, &value) {
-                let what = self.name_value(st, &value);
-                self.planted_finding(
-                    "BUILD",
+            self.keep_or_report(st, Tracked::Planted, (node, name, value), "BUILD", offset, |what| {
+                (
                     format!("BUILD sets {name} to {what} on the object it builds"),
                     format!(
                         "APPEND, APPENDS and ADDITEMS look {name} up on the object, so a later one \
                          calls {what}"
                     ),
-                    offset,
-                );
-            }
+                )
+            });
         }
     }
 
@@ -2020,6 +2022,30 @@ impl<'a> Vm<'a> {
                 );
                 return;
             }
+        }
+    }
+
+    /// Keeps `entry` in the list `which` names, up to `MAX_PLANTED` entries; past that a
+    /// callable value is reported at once (`text` gives the finding's description and reason
+    /// from the value's name), since what later uses it can no longer be followed.
+    fn keep_or_report(
+        &mut self,
+        st: &mut State,
+        which: Tracked,
+        entry: (u32, &'static str, V),
+        op: &str,
+        offset: u64,
+        text: impl FnOnce(&str) -> (String, String),
+    ) {
+        let list = match which {
+            Tracked::Planted => &mut st.planted,
+            Tracked::Keyed => &mut st.keyed,
+        };
+        if list.len() < MAX_PLANTED {
+            list.push(entry);
+        } else if self.callable_like(st, &entry.2) {
+            let (description, why) = text(&self.name_value(st, &entry.2));
+            self.planted_finding(op, description, why, offset);
         }
     }
 
@@ -2067,20 +2093,15 @@ impl<'a> Vm<'a> {
             }
         }
         for (name, v) in found {
-            if st.keyed.len() < MAX_PLANTED {
-                st.keyed.push((id, name, v));
-            } else if self.callable_like(st, &v) {
-                let what = self.name_value(st, &v);
-                self.planted_finding(
-                    "SETITEM",
+            self.keep_or_report(st, Tracked::Keyed, (id, name, v), "SETITEM", offset, |what| {
+                (
                     format!("a mapping gets {name} = {what}, beyond what is tracked"),
                     format!(
                         "as a BUILD state it would make the unpickler call {what}; too many such \
                          items to follow"
                     ),
-                    offset,
-                );
-            }
+                )
+            });
         }
     }
 
@@ -2818,6 +2839,19 @@ mod tests {
             assert!(o.error.is_none(), "{:?}", o.error);
             assert_eq!(rules(&o), vec!["pickle.planted-method"]);
         }
+        // Past the per-pickle record limit a planted callable is reported when it is planted.
+        let mut many = b"\x80\x02ctypes\nSimpleNamespace\n)R\x94".to_vec();
+        let set_append = |v: &[u8]| [&b"h\x00}X\x06\x00\x00\x00append"[..], v, b"sb0"].concat();
+        for _ in 0..MAX_PLANTED {
+            many.extend_from_slice(&set_append(b"\x88"));
+        }
+        let o = run(&[&many[..], b"h\x00."].concat());
+        assert!(rules(&o).is_empty(), "{:?}", o.findings);
+        let o = run(&[&many[..], &set_append(f), b"h\x00."].concat());
+        assert!(o.error.is_none(), "{:?}", o.error);
+        // Reported where the mapping gets the item and where BUILD plants it.
+        assert!(!rules(&o).is_empty());
+        assert!(rules(&o).iter().all(|r| *r == "pickle.planted-method"));
         // Ordinary instance state is not: other keys, or `__setstate__` as a value.
         let plain = b"\x80\x02ctypes\nSimpleNamespace\n)R}(X\x01\x00\x00\x00aK\x01X\x01\x00\x00\x00bX\x0c\x00\x00\x00__setstate__ub.";
         let o = run(plain);
