@@ -137,3 +137,69 @@ fn malformed_fixtures_give_their_exact_errors() {
     }
     crate::common::assert_snapshot("malformed_outcomes.txt", &out);
 }
+
+/// Calls that no REDUCE names, in hand-built pickles (each checked live with CPython, with
+/// `builtins.print` in place of the unknown function): the binary exits 1 with the rule and
+/// severity the VM gives them.
+#[test]
+fn calls_no_reduce_names_are_reported_end_to_end() {
+    const F: &[u8] = b"cevilpkg.helpers\nrun_code\n";
+    let ns: &[u8] = b"\x80\x02ctypes\nSimpleNamespace\n)R";
+    let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
+        (
+            "__setstate__ planted by BUILD, called by the next BUILD",
+            [
+                ns,
+                b"}X\x0c\x00\x00\x00__setstate__",
+                F,
+                b"sbX\x01\x00\x00\x00xb.",
+            ]
+            .concat(),
+            "pickle.planted-method",
+            "CRITICAL",
+        ),
+        (
+            "append planted by BUILD, called by APPEND",
+            [
+                ns,
+                b"}X\x06\x00\x00\x00append",
+                F,
+                b"sbX\x01\x00\x00\x00xa.",
+            ]
+            .concat(),
+            "pickle.planted-method",
+            "CRITICAL",
+        ),
+        (
+            "an unknown function called by INST",
+            [&b"(S'x'\ni"[..], &F[1..], b"."].concat(),
+            "pickle.unknown-global-called",
+            "HIGH",
+        ),
+        (
+            "list(iter(f, None)) calls f",
+            [
+                &b"\x80\x02cbuiltins\nlist\ncbuiltins\niter\n"[..],
+                F,
+                b"N\x86R\x85R.",
+            ]
+            .concat(),
+            "pickle.higher-order-call",
+            "HIGH",
+        ),
+    ];
+    for (what, bytes, rule, severity) in cases {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("model.pkl");
+        std::fs::write(&path, &bytes).expect("write");
+        let run = scan_json(&path, &[]);
+        assert_eq!(run.code, 1, "{what}: {}", run.stdout);
+        let found = issues(&run.report);
+        assert!(
+            found
+                .iter()
+                .any(|i| i["rule"] == rule && i["severity"] == severity),
+            "{what}: {found:?}"
+        );
+    }
+}
