@@ -207,12 +207,12 @@ struct State {
     marks: Vec<usize>,
     memo: Memo<V>,
     nodes: Vec<Node>,
-    /// `append`, `extend` or `add` set on a node by a BUILD state, in stream order (the last one
-    /// for a node and name is what APPEND, APPENDS or ADDITEMS would call).
-    planted: Vec<(u32, &'static str, V)>,
-    /// Items stored under one of `STATE_KEYS` by SETITEM(S) into any node (a dict, or a dict
-    /// subclass built by a call), in stream order, whatever the container's item cap.
-    keyed: Vec<(u32, &'static str, V)>,
+    /// `append`, `extend` or `add` set on a node by a BUILD state: the last value for a node
+    /// and name, which is what APPEND, APPENDS or ADDITEMS would call.
+    planted: HashMap<(u32, &'static str), V>,
+    /// The last item stored under each of `STATE_KEYS` by SETITEM(S) into a node (a dict, or a
+    /// dict subclass built by a call), whatever the container's item cap.
+    keyed: HashMap<(u32, &'static str), V>,
     /// Lists and sets that got more items than the VM keeps: what they hold is not all known.
     truncated: HashSet<u32>,
     proto: u8,
@@ -242,8 +242,8 @@ impl State {
             marks: Vec::with_capacity(8),
             memo: Memo::with_capacity(64),
             nodes: Vec::new(),
-            planted: Vec::new(),
-            keyed: Vec::new(),
+            planted: HashMap::new(),
+            keyed: HashMap::new(),
             truncated: HashSet::new(),
             proto: 0,
             saw_proto: false,
@@ -1992,19 +1992,17 @@ impl<'a> Vm<'a> {
         let V::Node(id) = target else {
             return;
         };
+        // Lists and sets built by the stream are exact types: their methods are not looked up.
+        if !matches!(st.nodes.get(*id as usize), Some(Node::Obj { .. })) {
+            return;
+        }
         let names: &[&str] = match op {
             "APPEND" => &["append"],
             "APPENDS" => &["extend", "append"],
             _ => &["add"],
         };
         for name in names {
-            let planted = st
-                .planted
-                .iter()
-                .rev()
-                .find(|(n, m, _)| n == id && m == name)
-                .map(|(_, _, v)| v);
-            let Some(planted) = planted else {
+            let Some(planted) = st.planted.get(&(*id, *name)) else {
                 continue;
             };
             if self.callable_like(st, planted) {
@@ -2037,14 +2035,16 @@ impl<'a> Vm<'a> {
         offset: u64,
         text: impl FnOnce(&str) -> (String, String),
     ) {
-        let list = match which {
+        let map = match which {
             Tracked::Planted => &mut st.planted,
             Tracked::Keyed => &mut st.keyed,
         };
-        if list.len() < MAX_PLANTED {
-            list.push(entry);
-        } else if self.callable_like(st, &entry.2) {
-            let (description, why) = text(&self.name_value(st, &entry.2));
+        let (node, name, value) = entry;
+        if map.len() < MAX_PLANTED || map.contains_key(&(node, name)) {
+            // The last assignment wins, as on the object.
+            map.insert((node, name), value);
+        } else if self.callable_like(st, &value) {
+            let (description, why) = text(&self.name_value(st, &value));
             self.planted_finding(op, description, why, offset);
         }
     }
@@ -2175,16 +2175,10 @@ impl<'a> Vm<'a> {
                 }
                 _ => {}
             }
-            // SETITEMs into this node, in stream order: the last one under a key wins.
-            for (n, name, v) in &st.keyed {
-                if n == id {
-                    if let Some(slot) = STATE_KEYS
-                        .iter()
-                        .position(|k| k == name)
-                        .and_then(|i| out.get_mut(i))
-                    {
-                        *slot = Some(v.clone());
-                    }
+            // The last SETITEM into this node under each name (it wins over the items).
+            for (slot, name) in out.iter_mut().zip(STATE_KEYS) {
+                if let Some(v) = st.keyed.get(&(*id, name)) {
+                    *slot = Some(v.clone());
                 }
             }
         }
@@ -2839,7 +2833,8 @@ mod tests {
             assert!(o.error.is_none(), "{:?}", o.error);
             assert_eq!(rules(&o), vec!["pickle.planted-method"]);
         }
-        // Past the per-pickle record limit a planted callable is reported when it is planted.
+        // Past the per-pickle record limit (4,096 mappings holding one of the names here) a
+        // callable under such a name is reported as soon as it is stored.
         let mut many = b"\x80\x02ctypes\nSimpleNamespace\n)R\x94".to_vec();
         let set_append = |v: &[u8]| [&b"h\x00}X\x06\x00\x00\x00append"[..], v, b"sb0"].concat();
         for _ in 0..MAX_PLANTED {
@@ -2849,7 +2844,6 @@ mod tests {
         assert!(rules(&o).is_empty(), "{:?}", o.findings);
         let o = run(&[&many[..], &set_append(f), b"h\x00."].concat());
         assert!(o.error.is_none(), "{:?}", o.error);
-        // Reported where the mapping gets the item and where BUILD plants it.
         assert!(!rules(&o).is_empty());
         assert!(rules(&o).iter().all(|r| *r == "pickle.planted-method"));
         // Ordinary instance state is not: other keys, or `__setstate__` as a value.
