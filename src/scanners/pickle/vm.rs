@@ -147,9 +147,7 @@ impl Text {
             Text::Shared(s) => s,
         }
     }
-}
 
-impl Text {
     /// Which of `STATE_KEYS` this string is, compared as bytes (no UTF-8 check: most strings
     /// are dict keys tested on every BUILD and SETITEM).
     fn state_key(&self) -> Option<usize> {
@@ -1039,8 +1037,11 @@ impl<'a> Vm<'a> {
                 if items.len() % 2 != 0 {
                     return parse("odd number of items for DICT");
                 }
-                let pairs = pairs(items);
-                let v = self.new_node(st, Node::Dict(pairs));
+                let keyed = state_items(&items);
+                let v = self.new_node(st, Node::Dict(pairs(items)));
+                if let V::Node(id) = v {
+                    self.record_keyed(st, id, keyed, offset);
+                }
                 st.stack.push(v);
             }
             Op::EmptySet => {
@@ -1560,16 +1561,16 @@ impl<'a> Vm<'a> {
                 };
                 // A list or tuple of callables (numpy.piecewise) is checked item by item; one
                 // longer than the VM keeps cannot be cleared.
-                let items: Vec<V> = match arg {
-                    V::Tuple(t) => t.to_vec(),
-                    V::Node(id) if st.truncated.contains(id) => vec![V::Opaque],
+                let items: &[V] = match arg {
+                    V::Tuple(t) => t,
+                    V::Node(id) if st.truncated.contains(id) => &[V::Opaque],
                     V::Node(id) => match st.nodes.get(*id as usize) {
-                        Some(Node::List(l)) => l.clone(),
-                        _ => vec![arg.clone()],
+                        Some(Node::List(l)) => l,
+                        _ => std::slice::from_ref(arg),
                     },
-                    other => vec![other.clone()],
+                    other => std::slice::from_ref(other),
                 };
-                for arg in &items {
+                for arg in items {
                     if let Some(bad) = self.unsafe_callable_arg(st, arg) {
                         self.finding_with(
                             "pickle.higher-order-call",
@@ -1850,7 +1851,8 @@ impl<'a> Vm<'a> {
     fn set_items(&mut self, st: &mut State, from: usize, offset: u64) -> R<()> {
         let target = self.target_below(st, from)?;
         if let V::Node(id) = target {
-            self.record_keyed(st, id, from, offset);
+            let keyed = state_items(st.stack.get(from..).unwrap_or_default());
+            self.record_keyed(st, id, keyed, offset);
         }
         let State { stack, nodes, .. } = st;
         match &target {
@@ -2077,21 +2079,16 @@ impl<'a> Vm<'a> {
         );
     }
 
-    /// SETITEM(S) pairs `st.stack[from..]` stored under a `STATE_KEYS` name into node `id`:
+    /// Items stored under a `STATE_KEYS` name into node `id` by DICT or SETITEM(S) (`state_items`):
     /// remembered whatever the node (a dict past its item cap, an `OrderedDict` built by a call),
     /// so that a BUILD using it as state sees them.
-    fn record_keyed(&mut self, st: &mut State, id: u32, from: usize, offset: u64) {
-        let Some(pairs) = st.stack.get(from..) else {
-            return;
-        };
-        let mut found = Vec::new();
-        for pair in pairs.chunks_exact(2) {
-            if let [V::Str(k), v] = pair {
-                if let Some(name) = k.state_key().and_then(|i| STATE_KEYS.get(i)) {
-                    found.push((*name, v.clone()));
-                }
-            }
-        }
+    fn record_keyed(
+        &mut self,
+        st: &mut State,
+        id: u32,
+        found: Vec<(&'static str, V)>,
+        offset: u64,
+    ) {
         for (name, v) in found {
             self.keep_or_report(st, Tracked::Keyed, (id, name, v), "SETITEM", offset, |what| {
                 (
@@ -2107,13 +2104,14 @@ impl<'a> Vm<'a> {
 
     /// What a BUILD state sets under each of `STATE_KEYS` (indexed as that list): from the state
     /// dict, or from both dicts of a `(state, slotstate)` pair (the slot state is applied last).
-    /// A dict is read from its items and from every SETITEM into it (past its item cap too); a
-    /// mapping built by a call (`dict(pairs)`, `OrderedDict(pairs)`) from its argument as well.
+    /// A dict's items under those names are all in `st.keyed` (DICT and SETITEM(S) record them,
+    /// past the item cap too); a mapping built by a call (`dict(pairs)`, `OrderedDict(pairs)`,
+    /// `OrderedDict(a_dict)`) is read from its argument first, then from what was set into it.
     fn state_plants(&self, st: &State, state: &V) -> [Option<V>; 4] {
         let mut out: [Option<V>; 4] = Default::default();
-        let set = |out: &mut [Option<V>; 4], k: &V, v: &V| {
-            if let V::Str(k) = k {
-                if let Some(slot) = k.state_key().and_then(|i| out.get_mut(i)) {
+        let recorded = |out: &mut [Option<V>; 4], id: u32| {
+            for (slot, name) in out.iter_mut().zip(STATE_KEYS) {
+                if let Some(v) = st.keyed.get(&(id, name)) {
                     *slot = Some(v.clone());
                 }
             }
@@ -2126,61 +2124,43 @@ impl<'a> Vm<'a> {
             let V::Node(id) = half else {
                 continue;
             };
-            match st.nodes.get(*id as usize) {
-                Some(Node::Dict(items)) => {
-                    for (k, v) in items {
-                        set(&mut out, k, v);
-                    }
-                }
-                Some(Node::Obj {
-                    args: V::Tuple(a), ..
-                }) => {
-                    let pairs: &[V] = match a.first() {
-                        Some(V::Tuple(t)) => t,
-                        Some(V::Node(n)) if st.truncated.contains(n) => {
-                            // Pairs past what the VM keeps: any of the names may be set.
+            if let Some(Node::Obj {
+                args: V::Tuple(a), ..
+            }) = st.nodes.get(*id as usize)
+            {
+                let pairs: &[V] = match a.first() {
+                    Some(V::Tuple(t)) => t,
+                    // Pairs past what the VM keeps: any of the names may be set.
+                    Some(V::Node(n)) if st.truncated.contains(n) => &[V::Opaque],
+                    Some(V::Node(n)) => match st.nodes.get(*n as usize) {
+                        Some(Node::List(l)) => l,
+                        _ => {
+                            recorded(&mut out, *n);
+                            &[]
+                        }
+                    },
+                    _ => &[],
+                };
+                for pair in pairs {
+                    match pair {
+                        V::Tuple(kv) => {
+                            if let [V::Str(k), v] = &kv[..] {
+                                if let Some(slot) = k.state_key().and_then(|i| out.get_mut(i)) {
+                                    *slot = Some(v.clone());
+                                }
+                            }
+                        }
+                        // What a cut tuple lost: any of the names may be set.
+                        V::Opaque => {
                             if let Some(slot) = out.first_mut() {
                                 *slot = Some(V::Opaque);
                             }
-                            &[]
                         }
-                        Some(V::Node(n)) => match st.nodes.get(*n as usize) {
-                            Some(Node::List(l)) => l,
-                            Some(Node::Dict(d)) => {
-                                for (k, v) in d {
-                                    set(&mut out, k, v);
-                                }
-                                &[]
-                            }
-                            _ => &[],
-                        },
-                        _ => &[],
-                    };
-                    for pair in pairs {
-                        match pair {
-                            V::Tuple(kv) => {
-                                if let [k, v] = &kv[..] {
-                                    set(&mut out, k, v);
-                                }
-                            }
-                            // What a cut tuple lost: any of the names may be set.
-                            V::Opaque => {
-                                if let Some(slot) = out.first_mut() {
-                                    *slot = Some(V::Opaque);
-                                }
-                            }
-                            _ => {}
-                        }
+                        _ => {}
                     }
                 }
-                _ => {}
             }
-            // The last SETITEM into this node under each name (it wins over the items).
-            for (slot, name) in out.iter_mut().zip(STATE_KEYS) {
-                if let Some(v) = st.keyed.get(&(*id, name)) {
-                    *slot = Some(v.clone());
-                }
-            }
+            recorded(&mut out, *id);
         }
         out
     }
@@ -2409,28 +2389,29 @@ fn cap_items(mut items: Vec<V>) -> Vec<V> {
     items
 }
 
-/// Key/value pairs of a DICT, capped; past the cap, items under one of `STATE_KEYS` are still
-/// kept (the last one for each key, so at most four more), as a BUILD state would apply them.
 fn pairs(items: Vec<V>) -> Vec<(V, V)> {
     let mut out = Vec::with_capacity(items.len().min(MAX_ITEMS * 2) / 2);
     let mut it = items.into_iter();
     while let (Some(k), Some(v)) = (it.next(), it.next()) {
         if out.len() < MAX_ITEMS {
             out.push((k, v));
-        } else if let V::Str(key) = &k {
-            if let Some(i) = key.state_key() {
-                let extra = out.get_mut(MAX_ITEMS..).unwrap_or_default();
-                match extra
-                    .iter_mut()
-                    .find(|(k2, _)| matches!(k2, V::Str(t) if t.state_key() == Some(i)))
-                {
-                    Some(slot) => slot.1 = v,
-                    None => out.push((k, v)),
-                }
-            }
         }
     }
     out
+}
+
+/// The items of flat key/value pairs (a DICT's, a SETITEMS's) stored under one of `STATE_KEYS`,
+/// in order.
+fn state_items(flat: &[V]) -> Vec<(&'static str, V)> {
+    let mut found = Vec::new();
+    for pair in flat.chunks_exact(2) {
+        if let [V::Str(k), v] = pair {
+            if let Some(name) = k.state_key().and_then(|i| STATE_KEYS.get(i)) {
+                found.push((*name, v.clone()));
+            }
+        }
+    }
+    found
 }
 
 fn le_signed(bytes: &[u8]) -> i128 {
