@@ -126,6 +126,31 @@ pub static RULES: &[Rule] = &[
         [502, 94]
     ),
     rule!(
+        "pickle.implicit-call",
+        High,
+        "An allowlisted callable is handed an object whose methods it calls",
+        "An allowlisted callable that calls methods of its arguments (`dict(x)` calls `x.keys()` \
+         and `x[k]`; `list`, `tuple`, `set`, `sorted`, `iter` iterate; `str` and `format` call \
+         `__str__`/`__format__`; see `implicit_call_methods` in the pickle policy) is handed an \
+         instance of a class no allowlist entry vouches for, or a state that replaces what it \
+         calls (a `functools.partial` rebuilt by BUILD with another function).",
+        "The allowlisted callable is harmless; the methods it calls on the object are the \
+         object's class's, chosen by whoever wrote the file.",
+        DO_NOT_LOAD,
+        [502, 94]
+    ),
+    rule!(
+        "pickle.external-file",
+        High,
+        "A pickle makes its loader read a file outside its folder",
+        "An old joblib pickle's `NDArrayWrapper` names the file that `joblib.load` reads with \
+         `numpy.load(allow_pickle=True)`; the name is absolute or climbs out of the folder. \
+         (A name beside the file is scanned as part of it.)",
+        "That file is unpickled too: whoever controls the name chooses which file's code runs.",
+        DO_NOT_LOAD,
+        [502, 22]
+    ),
+    rule!(
         "pickle.dunder-name",
         Critical,
         "Dunder attribute in an import path",

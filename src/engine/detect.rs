@@ -206,6 +206,25 @@ pub fn detect(name: &str, head: &[u8], tail: &[u8], total_len: u64) -> Format {
     }
 }
 
+/// The format a loader that routes by file name opens this name as, where the name alone
+/// decides it (whatever the first bytes are): TensorFlow's SavedModel files, Keras metadata,
+/// chat templates, Hugging Face JSON configs.
+pub fn by_name_reading(name: &str) -> Option<Format> {
+    let leaf = file_name(name);
+    let ext = extension(leaf);
+    match &*ext {
+        "pb" => Some(Format::SavedModel),
+        "pbtxt" if leaf.eq_ignore_ascii_case("saved_model.pbtxt") => Some(Format::SavedModel),
+        "json" => Some(Format::Json),
+        "h5" | "hdf5" | "keras_h5" => Some(Format::Hdf5),
+        "onnx" => Some(Format::Onnx),
+        "gguf" => Some(Format::Gguf),
+        "safetensors" => Some(Format::Safetensors),
+        "npy" => Some(Format::Numpy),
+        _ => None,
+    }
+}
+
 pub fn has_hdf5_signature(head: &[u8]) -> bool {
     // The superblock may follow a user block of 512, 1024, 2048 ... bytes.
     [0usize, 512, 1024, 2048, 4096, 8192, 16384, 32768]

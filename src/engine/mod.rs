@@ -287,7 +287,55 @@ pub fn scan_blob(ctx: &mut ScanCtx<'_>, source: Source, blob: Blob) {
         containers::scan_zip(ctx, &source, &blob, &head);
         return;
     }
-    dispatch(ctx, source, blob, head, format);
+    let extra = extra_readings(source.leaf_name(), &head, format);
+    if extra.is_empty() {
+        dispatch(ctx, source, blob, head, format);
+        return;
+    }
+    dispatch(ctx, source.clone(), blob.clone(), head.clone(), format);
+    for f in extra {
+        scan_speculative(ctx, source.clone(), blob.clone(), head.clone(), f);
+    }
+}
+
+/// Readings a real loader could make besides the one detection chose: the format the name
+/// routes the file to (TensorFlow opens `saved_model.pb`, transformers `tokenizer_config.json`,
+/// a chat-template loader `*.jinja`, whatever the first bytes look like), and `pickle.load`
+/// of a file whose first bytes start a pickle while the rest is another format (an HDF5 user
+/// block). A sniff adds a reading; it never takes the name's away.
+fn extra_readings(name: &str, head: &[u8], chosen: Format) -> Vec<Format> {
+    let mut out = Vec::new();
+    let by_name = detect::by_name_reading(name);
+    if let Some(f) = by_name {
+        if f != chosen {
+            out.push(f);
+        }
+    }
+    if chosen == Format::Hdf5
+        && !head.starts_with(detect::HDF5_MAGIC)
+        && head
+            .first()
+            .is_some_and(|&b| b == 0x80 || b"(c]}".contains(&b))
+        && !out.contains(&Format::Pickle)
+    {
+        out.push(Format::Pickle);
+    }
+    out
+}
+
+/// Scan one more reading of the same bytes: what it finds is reported; that it fails to
+/// parse is that loader's failure (it would raise), not an error of the file, so its errors,
+/// skips and scanned entries are dropped.
+fn scan_speculative(ctx: &mut ScanCtx<'_>, source: Source, blob: Blob, head: Vec<u8>, f: Format) {
+    let (e, sk, sc) = (
+        ctx.out.errors.len(),
+        ctx.out.skipped.len(),
+        ctx.out.scanned.len(),
+    );
+    dispatch(ctx, source, blob, head, f);
+    ctx.out.errors.truncate(e);
+    ctx.out.skipped.truncate(sk);
+    ctx.out.scanned.truncate(sc);
 }
 
 /// A name that promises one specific format while the content is clearly another

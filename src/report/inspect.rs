@@ -342,6 +342,9 @@ fn imports(stream: &PickleStream, settings: &Settings, opts: &InspectOptions, o:
         };
         let verdict = match &i.verdict {
             Verdict::Safe => "safe".to_string(),
+            Verdict::ConstructOnly { .. } => {
+                "construct-only (calling it is not vouched for)".to_string()
+            }
             Verdict::Unknown { stdlib: true } => "unknown (standard library)".to_string(),
             Verdict::Unknown { stdlib: false } => "unknown".to_string(),
             Verdict::Dangerous { severity, reason } => {

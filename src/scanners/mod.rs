@@ -12,6 +12,7 @@ pub mod marshal;
 pub mod onnx;
 pub mod pickle;
 pub mod protowire;
+pub mod pyliteral;
 pub mod safetensors;
 pub mod savedmodel;
 pub mod template;

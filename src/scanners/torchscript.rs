@@ -35,7 +35,9 @@ pub fn is_code_member(path: &str) -> bool {
     let Some(leaf) = parts.pop() else {
         return false;
     };
-    leaf.ends_with(".py") && parts.iter().take(2).any(|p| *p == "code")
+    // torch's record lookup ignores case (`CODE/__torch__/m.PY` is read as code too).
+    leaf.to_ascii_lowercase().ends_with(".py")
+        && parts.iter().take(2).any(|p| p.eq_ignore_ascii_case("code"))
 }
 
 impl Scanner for TorchScriptScanner {
@@ -484,8 +486,54 @@ fn judge(parts: &[&str], called: bool) -> Option<(Kind, &'static str)> {
 }
 
 /// Tokenizes `text` and judges every dotted name that starts a chain.
+/// Parentheses around a bare dotted name group nothing: `(torch).from_file` and
+/// `((torch.ops)).aten` name the same callee as without them. Such pairs are dropped (until
+/// none is left) so the callee is resolved as the compiler resolves it. A `(` right after a
+/// name, `)` or `]` is a call or a subscript, not a group, and is kept.
+/// Python keywords after which `(` opens a group, not a call.
+const KEYWORDS: &[&str] = &[
+    "return", "if", "elif", "else", "and", "or", "not", "in", "is", "yield", "await", "lambda",
+    "assert", "del", "while", "for", "with", "as", "raise", "from", "import", "global",
+];
+
+fn ungroup<'a>(mut tokens: Vec<Token<'a>>) -> Vec<Token<'a>> {
+    let is_op =
+        |t: Option<&Token<'_>>, s: &str| t.is_some_and(|t| t.kind == Tok::Op && t.text == s);
+    for _ in 0..64 {
+        let mut out: Vec<Token<'a>> = Vec::with_capacity(tokens.len());
+        let mut changed = false;
+        let mut i = 0;
+        while i < tokens.len() {
+            let open = is_op(tokens.get(i), "(");
+            let grouping = open
+                && !out.last().is_some_and(|p| {
+                    (p.kind == Tok::Name && !KEYWORDS.contains(&p.text))
+                        || (p.kind == Tok::Op && (p.text == ")" || p.text == "]"))
+                });
+            if grouping {
+                let (parts, next) = chain_at(&tokens, i + 1);
+                if !parts.is_empty() && is_op(tokens.get(next), ")") {
+                    out.extend(tokens.get(i + 1..next).unwrap_or(&[]).iter().copied());
+                    i = next + 1;
+                    changed = true;
+                    continue;
+                }
+            }
+            if let Some(t) = tokens.get(i) {
+                out.push(*t);
+            }
+            i += 1;
+        }
+        tokens = out;
+        if !changed {
+            break;
+        }
+    }
+    tokens
+}
+
 fn analyze(text: &str) -> Analysis {
-    let tokens = tokenize(text);
+    let tokens = ungroup(tokenize(text));
     let mut out = Analysis::default();
     let mut seen: BTreeMap<String, ()> = BTreeMap::new();
     let mut calls: BTreeMap<String, &'static str> = BTreeMap::new();

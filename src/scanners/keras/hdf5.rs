@@ -86,7 +86,10 @@ fn scan_file(
     // libhdf5 refuses a file shorter than the end-of-file address its superblock records
     // ("truncated file"); so do we, with the numbers.
     let sb = file.superblock();
-    let available = item.blob.len().saturating_sub(sb.base_address);
+    // The end-of-file address libhdf5 writes counts the user block (a file with a 512-byte user
+    // block records its whole size), so it is compared with the whole file.
+    let available = item.blob.len();
+    let _ = sb.base_address;
     if sb.eof_address != u64::MAX && sb.eof_address > available {
         return Err(ScanError::malformed(
             "hdf5",

@@ -672,7 +672,7 @@ pub fn judge_reference(settings: &Settings, module: &str, name: &str) -> Option<
             severity: Severity::Medium,
             reason: format!("{full} is a standard-library callable no model config needs"),
         }),
-        Verdict::Unknown { stdlib: false } | Verdict::Safe => None,
+        Verdict::Unknown { stdlib: false } | Verdict::ConstructOnly { .. } | Verdict::Safe => None,
     }
 }
 

@@ -9,6 +9,7 @@ mod memo;
 pub mod numpy;
 pub mod opcodes;
 pub mod policy;
+pub mod pyint;
 pub mod python_tables;
 pub mod vm;
 
@@ -77,6 +78,74 @@ impl Scanner for PickleScanner {
     }
 }
 
+/// The files an old joblib pickle makes `joblib.load` read beside it (`NDArrayWrapper`):
+/// a name that leaves the folder is reported; a file that exists beside a file on disk is
+/// scanned as part of this one (inside an archive, the member is scanned in its own right).
+fn scan_external_files(
+    scanner: &'static str,
+    source: &Source,
+    files: &[(u64, String)],
+    base_offset: u64,
+    ctx: &mut ScanCtx<'_>,
+) {
+    for (offset, name) in files {
+        let rel = std::path::Path::new(name);
+        let escapes = rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)));
+        if escapes {
+            ctx.issue(
+                scanner,
+                source,
+                IssueBuilder::new("pickle.external-file")
+                    .operator(
+                        "joblib.numpy_pickle".to_string(),
+                        "NDArrayWrapper".to_string(),
+                    )
+                    .description(format!(
+                        "joblib.load reads {} with numpy.load(allow_pickle=True), a path outside \
+                         the folder of this file",
+                        crate::report::sanitize::for_terminal(name)
+                    ))
+                    .offset(base_offset + offset),
+            );
+            continue;
+        }
+        if !source.members.is_empty() {
+            continue;
+        }
+        let Some(dir) = source.absolute.parent() else {
+            continue;
+        };
+        let path = dir.join(rel);
+        if path == *source.absolute {
+            // The file names itself: numpy.load of it is the pickle reading already scanned.
+            continue;
+        }
+        let Ok(file) = std::fs::File::open(&path) else {
+            continue;
+        };
+        if !file.metadata().is_ok_and(|m| m.is_file()) {
+            continue;
+        }
+        if let Ok(blob) = Blob::from_file(file) {
+            ctx.scan_embedded(source.child(format!("external[{name}]")), blob);
+        }
+    }
+}
+
+/// `a.b_c.D`: what `find_class` could import (anything else fails the load).
+fn is_dotted_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|c| {
+            c.chars()
+                .next()
+                .is_some_and(|h| h.is_alphabetic() || h == '_')
+                && c.chars().all(|x| x.is_alphanumeric() || x == '_')
+        })
+}
+
 fn ctx_enabled(_name: &str) -> bool {
     true
 }
@@ -128,7 +197,42 @@ fn scan_input<R: Read>(
     ctx: &mut ScanCtx<'_>,
 ) -> Result<u64, ScanError> {
     let settings = ctx.settings;
-    let out = Vm::new(settings, &mut ctx.budget).run(&mut input, kind);
+    let mut out = Vm::new(settings, &mut ctx.budget).run(&mut input, kind);
+    // joblib reads its array bytes (and their padding) as data; `pickle.load`, `numpy.load`
+    // and `torch.load` of the same file run them as opcodes. Scan that reading too and report
+    // what it adds; its parse errors are that loader's failure, not the file's.
+    if out.joblib_data {
+        if let Some(w) = whole {
+            let rest = w.slice(base_offset, w.len().saturating_sub(base_offset));
+            if let Ok(mut plain_input) = Input::seekable(rest.reader()) {
+                let plain = Vm::new(settings, &mut ctx.budget)
+                    .plain()
+                    .run(&mut plain_input, kind);
+                // Array data read as opcodes is mostly noise; only an import of a real name (a
+                // dotted identifier, which the loader could import) can do harm there.
+                for f in plain.findings.into_iter().filter(|f| {
+                    !matches!(f.rule, "pickle.anomaly" | "pickle.resource-exhaustion")
+                        && is_dotted_identifier(&f.module)
+                        && is_dotted_identifier(&f.operator)
+                        && f.module != "unknown"
+                }) {
+                    let seen = out.findings.iter().any(|g| {
+                        g.rule == f.rule && g.module == f.module && g.operator == f.operator
+                    });
+                    if !seen {
+                        let why = format!(
+                            "{} (in the bytes joblib reads as array data, which pickle.load, \
+                             numpy.load and torch.load run as opcodes)",
+                            f.why
+                        );
+                        out.findings.push(vm::VmFinding { why, ..f });
+                    }
+                }
+                out.nested.extend(plain.nested);
+            }
+        }
+    }
+    scan_external_files(scanner, source, &out.external_files, base_offset, ctx);
     for f in &out.findings {
         let mut b = IssueBuilder::new(f.rule)
             .severity(f.severity)

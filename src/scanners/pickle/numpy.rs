@@ -5,6 +5,8 @@
 use super::vm::StreamKind;
 use crate::engine::detect::{Format, NPY_MAGIC};
 use crate::error::ScanError;
+use crate::scanners::pickle::pyint::PyInt;
+use crate::scanners::pyliteral::{Lit, literal_eval};
 use crate::scanners::{Item, ScanCtx, Scanner};
 
 pub struct NumpyScanner;
@@ -49,58 +51,78 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, ScanError> {
     let text = bytes
         .get(start as usize..end as usize)
         .ok_or_else(|| bad("header length runs past the end of the file"))?;
-    let text = String::from_utf8_lossy(text);
-    if !text.trim_end().ends_with('}') || !text.trim_start().starts_with('{') {
+    // numpy decodes v1/v2 headers as latin-1 and v3 as UTF-8, then `ast.literal_eval`s them.
+    let text: String = if major == 3 {
+        String::from_utf8_lossy(text).into_owned()
+    } else {
+        text.iter().map(|&b| char::from(b)).collect()
+    };
+    let lit = match literal_eval(text.trim()) {
+        Ok(l) => l,
+        // numpy retries v1/v2 headers with Python 2 `L` suffixes removed (`_filter_header`).
+        Err(_) if major <= 2 => literal_eval(&strip_long_suffixes(text.trim()))
+            .map_err(|e| bad(&format!("the header is not a complete dict literal ({e})")))?,
+        Err(e) => {
+            return Err(bad(&format!(
+                "the header is not a complete dict literal ({e})"
+            )));
+        }
+    };
+    if !matches!(lit, Lit::Dict(_)) {
         return Err(bad("the header is not a complete dict literal"));
     }
-    let descr = dict_value(&text, "descr").ok_or_else(|| bad("header has no 'descr'"))?;
-    let shape = dict_value(&text, "shape").ok_or_else(|| bad("header has no 'shape'"))?;
-    let type_codes = quoted_strings(descr);
-    let has_object = type_codes.iter().any(|t| {
-        let t = t.trim_start_matches(['<', '>', '|', '=']);
-        t.starts_with('O')
-    });
+    let descr = lit
+        .get("descr")
+        .ok_or_else(|| bad("header has no 'descr'"))?;
+    let shape = lit
+        .get("shape")
+        .ok_or_else(|| bad("header has no 'shape'"))?;
+    let has_object = descr_has_object(descr);
     let data_len = if has_object {
         None
     } else {
+        let Lit::Tuple(dims) = shape else {
+            return Err(bad("shape is not a tuple of ints"));
+        };
         let mut count: u64 = 1;
-        for dim in shape
-            .trim_matches(|c| c == '(' || c == ')')
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            let d: u64 = dim
-                .trim_end_matches('L')
-                .parse()
-                .map_err(|_| bad("shape is not a tuple of ints"))?;
+        for dim in dims {
+            let d = match dim {
+                Lit::Int(PyInt::Small(d)) => u64::try_from(*d).ok(),
+                _ => None,
+            }
+            .ok_or_else(|| bad("shape is not a tuple of ints"))?;
             count = count.checked_mul(d).ok_or_else(|| bad("shape overflows"))?;
         }
-        let itemsize: u64 = if descr.trim_start().starts_with('[') {
+        let Lit::Str(code) = descr else {
             // Structured dtype: sizes are not checked.
             return Ok(NpyHeader {
                 data_offset: end,
                 has_object,
                 data_len: None,
             });
-        } else {
-            let t = type_codes.first().map(String::as_str).unwrap_or("");
-            let t = t.trim_start_matches(['<', '>', '|', '=']);
-            let kind = t.chars().next().unwrap_or('?');
-            let n: u64 = t
-                .get(1..)
-                .unwrap_or("")
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect::<String>()
-                .parse()
-                .unwrap_or(0);
-            match kind {
-                // A huge itemsize is the file's claim, not ours to overflow on.
-                'U' => n.checked_mul(4).ok_or_else(|| bad("itemsize overflows"))?,
-                '?' => 1,
-                _ => n,
-            }
+        };
+        if code.contains(',') || code.contains('(') {
+            return Ok(NpyHeader {
+                data_offset: end,
+                has_object,
+                data_len: None,
+            });
+        }
+        let t = code.trim_start_matches(['<', '>', '|', '=']);
+        let kind = t.chars().next().unwrap_or('?');
+        let n: u64 = t
+            .get(1..)
+            .unwrap_or("")
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .unwrap_or(0);
+        let itemsize = match kind {
+            // A huge itemsize is the file's claim, not ours to overflow on.
+            'U' => n.checked_mul(4).ok_or_else(|| bad("itemsize overflows"))?,
+            '?' => 1,
+            _ => n,
         };
         count.checked_mul(itemsize)
     };
@@ -111,45 +133,41 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, ScanError> {
     })
 }
 
-/// The text of `'key': value` in a Python dict literal (up to the next top-level comma).
-fn dict_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    let pat = format!("'{key}'");
-    let at = text.find(&pat)? + pat.len();
-    let rest = text.get(at..)?.trim_start().strip_prefix(':')?.trim_start();
-    let mut depth = 0i32;
-    let mut quote: Option<char> = None;
-    for (i, c) in rest.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '(' | '[' | '{') => depth += 1,
-            (None, ')' | ']' | '}') if depth > 0 => depth -= 1,
-            (None, ',' | '}') if depth == 0 => return rest.get(..i),
-            _ => {}
+/// numpy's `_filter_header`: Python 2 wrote long ints as `3L`; drop an `L` after a digit.
+fn strip_long_suffixes(t: &str) -> String {
+    let mut out = String::with_capacity(t.len());
+    let mut prev_digit = false;
+    for c in t.chars() {
+        if c == 'L' && prev_digit {
+            prev_digit = false;
+            continue;
         }
-    }
-    None
-}
-
-fn quoted_strings(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur: Option<(char, String)> = None;
-    for c in s.chars() {
-        match &mut cur {
-            Some((q, buf)) => {
-                if c == *q {
-                    out.push(std::mem::take(buf));
-                    cur = None;
-                } else {
-                    buf.push(c);
-                }
-            }
-            None if c == '\'' || c == '"' => cur = Some((c, String::new())),
-            None => {}
-        }
+        prev_digit = c.is_ascii_digit();
+        out.push(c);
     }
     out
+}
+
+/// Whether numpy's `descr_to_dtype` makes a dtype that holds Python objects: a type string
+/// (also a comma list such as `'f4,O'`, with shape prefixes such as `'(2,)O'` or `'2O'`), or a
+/// structured list of `(name, format[, shape])` whose formats nest.
+fn descr_has_object(descr: &Lit) -> bool {
+    match descr {
+        Lit::Str(s) => s.split(',').any(|tok| {
+            let mut t = tok.trim();
+            if t.starts_with('(') {
+                t = t.find(')').and_then(|k| t.get(k + 1..)).unwrap_or("");
+            }
+            let t = t.trim_start_matches(|c: char| c.is_ascii_digit());
+            let t = t.trim_start_matches(['<', '>', '|', '=']);
+            matches!(t, "O" | "O4" | "O8" | "object" | "object_")
+        }),
+        Lit::List(fields) | Lit::Tuple(fields) => fields.iter().any(|f| match f {
+            Lit::Tuple(parts) | Lit::List(parts) => parts.get(1).is_some_and(descr_has_object),
+            other => descr_has_object(other),
+        }),
+        _ => false,
+    }
 }
 
 impl Scanner for NumpyScanner {

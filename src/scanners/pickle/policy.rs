@@ -22,6 +22,12 @@ use crate::settings::{NameFilter, Settings};
 pub enum Verdict {
     /// On an allowlist profile.
     Safe,
+    /// Not listed exactly, but a class-shaped name of a library profile (scikit-learn, torch,
+    /// pandas ...): importing it and constructing it with `__new__` (NEWOBJ,
+    /// `copyreg._reconstructor`) and setting its state are data; *calling* it is not vouched
+    /// for (a library class can exec a string, open a file or be a function re-exported under a
+    /// capitalised name), so a call is judged as a call of an unknown global.
+    ConstructOnly { reason: &'static str },
     /// On neither list; `stdlib` when the module belongs to Python's standard library.
     Unknown { stdlib: bool },
     /// Known to be dangerous, with the severity and a one-line reason.
@@ -32,6 +38,7 @@ impl Verdict {
     pub fn label(&self) -> &'static str {
         match self {
             Verdict::Safe => "safe",
+            Verdict::ConstructOnly { .. } => "construct-only",
             Verdict::Unknown { .. } => "unknown",
             Verdict::Dangerous { .. } => "dangerous",
         }
@@ -888,6 +895,1279 @@ static ALLOW_EXACT: &[(&str, &str, &str)] = &[
         "_unpickle_block",
         "block reconstruction",
     ),
+    // Harmless builtins, annotation objects and data containers that real files hold.
+    (
+        "builtins",
+        "hash",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "hash",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "len",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "len",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "abs",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "abs",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "min",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "min",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "max",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "max",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "sum",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "sum",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "round",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "round",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "divmod",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "divmod",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "pow",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "pow",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "repr",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "repr",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "ascii",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "ascii",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "callable",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "callable",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "isinstance",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "isinstance",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "issubclass",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "issubclass",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "ord",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "ord",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "chr",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "chr",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "bin",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "bin",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "hex",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "hex",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "oct",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "oct",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "all",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "all",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "any",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "any",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "id",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "id",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "zip",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "zip",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "enumerate",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "enumerate",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "reversed",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "reversed",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "sorted",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "sorted",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "format",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "format",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "slice",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "slice",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "range",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "range",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "object",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "object",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "type",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "type",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "NotImplemented",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "NotImplemented",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "builtins",
+        "Ellipsis",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "__builtin__",
+        "Ellipsis",
+        "builtin function of values (used as a stored function reference, e.g. gensim's hashfxn)",
+    ),
+    (
+        "typing",
+        "Any",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "Union",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "Optional",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "List",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "Dict",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "Tuple",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "Set",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "FrozenSet",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "Callable",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "Type",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "Sequence",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "Mapping",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "MutableMapping",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "Iterable",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "Iterator",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "Generic",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "TypeVar",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "Literal",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "ClassVar",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "Final",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "NamedTuple",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "_GenericAlias",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "_SpecialForm",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "_UnionGenericAlias",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "_LiteralGenericAlias",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "_CallableGenericAlias",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "_SpecialGenericAlias",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "typing",
+        "ForwardRef",
+        "type annotation object (omegaconf and dataclass metadata)",
+    ),
+    (
+        "collections.abc",
+        "Iterable",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "_collections_abc",
+        "Iterable",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "collections.abc",
+        "Iterator",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "_collections_abc",
+        "Iterator",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "collections.abc",
+        "Mapping",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "_collections_abc",
+        "Mapping",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "collections.abc",
+        "MutableMapping",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "_collections_abc",
+        "MutableMapping",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "collections.abc",
+        "Sequence",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "_collections_abc",
+        "Sequence",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "collections.abc",
+        "MutableSequence",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "_collections_abc",
+        "MutableSequence",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "collections.abc",
+        "Set",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "_collections_abc",
+        "Set",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "collections.abc",
+        "MutableSet",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "_collections_abc",
+        "MutableSet",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "collections.abc",
+        "Callable",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "_collections_abc",
+        "Callable",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "collections.abc",
+        "Hashable",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "_collections_abc",
+        "Hashable",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "collections.abc",
+        "Sized",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "_collections_abc",
+        "Sized",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "collections.abc",
+        "Container",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "_collections_abc",
+        "Container",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "collections.abc",
+        "Collection",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "_collections_abc",
+        "Collection",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "collections.abc",
+        "Generator",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "_collections_abc",
+        "Generator",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "collections.abc",
+        "Awaitable",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "_collections_abc",
+        "Awaitable",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "collections.abc",
+        "Coroutine",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "_collections_abc",
+        "Coroutine",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "collections.abc",
+        "AsyncIterable",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "_collections_abc",
+        "AsyncIterable",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "collections.abc",
+        "AsyncIterator",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "_collections_abc",
+        "AsyncIterator",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "collections.abc",
+        "KeysView",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "_collections_abc",
+        "KeysView",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "collections.abc",
+        "ItemsView",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "_collections_abc",
+        "ItemsView",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "collections.abc",
+        "ValuesView",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "_collections_abc",
+        "ValuesView",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "collections.abc",
+        "ByteString",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "_collections_abc",
+        "ByteString",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "collections.abc",
+        "Reversible",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "_collections_abc",
+        "Reversible",
+        "abstract base class (type annotation metadata)",
+    ),
+    (
+        "sklearn.datasets.base",
+        "Bunch",
+        "dict subclass holding data (older scikit-learn pickles name it under sklearn.datasets)",
+    ),
+    (
+        "sklearn.datasets._base",
+        "Bunch",
+        "dict subclass holding data (older scikit-learn pickles name it under sklearn.datasets)",
+    ),
+    (
+        "sklearn.utils",
+        "Bunch",
+        "dict subclass holding data (older scikit-learn pickles name it under sklearn.datasets)",
+    ),
+    (
+        "sklearn.utils._bunch",
+        "Bunch",
+        "dict subclass holding data (older scikit-learn pickles name it under sklearn.datasets)",
+    ),
+    // Mined from what real model files call (fixtures/gen/mine_allowlist.py over the benign
+    // fixtures, the labelled corpus and the real-world PyPI files), each reviewed.
+    (
+        "pandas",
+        "StringDtype",
+        "pandas dtype, called with its parameters (unit, storage, freq)",
+    ),
+    (
+        "pandas",
+        "PeriodDtype",
+        "pandas dtype, called with its parameters (unit, storage, freq)",
+    ),
+    (
+        "pandas",
+        "IntervalDtype",
+        "pandas dtype, called with its parameters (unit, storage, freq)",
+    ),
+    (
+        "pandas",
+        "CategoricalDtype",
+        "pandas dtype, called with its parameters (unit, storage, freq)",
+    ),
+    (
+        "pandas",
+        "SparseDtype",
+        "pandas dtype, called with its parameters (unit, storage, freq)",
+    ),
+    (
+        "pandas",
+        "ArrowDtype",
+        "pandas dtype, called with its parameters (unit, storage, freq)",
+    ),
+    (
+        "pandas",
+        "DatetimeTZDtype",
+        "pandas dtype, called with its parameters (unit, storage, freq)",
+    ),
+    (
+        "pandas",
+        "BooleanDtype",
+        "pandas dtype, called with its parameters (unit, storage, freq)",
+    ),
+    (
+        "pandas",
+        "Int8Dtype",
+        "pandas dtype, called with its parameters (unit, storage, freq)",
+    ),
+    (
+        "pandas",
+        "Int16Dtype",
+        "pandas dtype, called with its parameters (unit, storage, freq)",
+    ),
+    (
+        "pandas",
+        "Int32Dtype",
+        "pandas dtype, called with its parameters (unit, storage, freq)",
+    ),
+    (
+        "pandas",
+        "Int64Dtype",
+        "pandas dtype, called with its parameters (unit, storage, freq)",
+    ),
+    (
+        "pandas",
+        "UInt8Dtype",
+        "pandas dtype, called with its parameters (unit, storage, freq)",
+    ),
+    (
+        "pandas",
+        "UInt16Dtype",
+        "pandas dtype, called with its parameters (unit, storage, freq)",
+    ),
+    (
+        "pandas",
+        "UInt32Dtype",
+        "pandas dtype, called with its parameters (unit, storage, freq)",
+    ),
+    (
+        "pandas",
+        "UInt64Dtype",
+        "pandas dtype, called with its parameters (unit, storage, freq)",
+    ),
+    (
+        "pandas",
+        "Float32Dtype",
+        "pandas dtype, called with its parameters (unit, storage, freq)",
+    ),
+    (
+        "pandas",
+        "Float64Dtype",
+        "pandas dtype, called with its parameters (unit, storage, freq)",
+    ),
+    (
+        "pandas",
+        "Interval",
+        "pandas scalar value, called with its fields",
+    ),
+    (
+        "pandas",
+        "Period",
+        "pandas scalar value, called with its fields",
+    ),
+    (
+        "pandas",
+        "Timestamp",
+        "pandas scalar value, called with its fields",
+    ),
+    (
+        "pandas",
+        "Timedelta",
+        "pandas scalar value, called with its fields",
+    ),
+    (
+        "pandas._libs.arrays",
+        "__pyx_unpickle_NDArrayBacked",
+        "Cython reconstructor: __new__ then __setstate__ with arrays",
+    ),
+    (
+        "pandas._libs.interval",
+        "__pyx_unpickle_IntervalMixin",
+        "Cython reconstructor of interval data",
+    ),
+    (
+        "pandas._libs.sparse",
+        "IntIndex",
+        "sparse index: (length, indices array)",
+    ),
+    (
+        "pandas._libs.sparse",
+        "BlockIndex",
+        "sparse index: (length, blocs, blengths)",
+    ),
+    (
+        "pandas.core.internals.managers",
+        "BlockManager",
+        "pandas frame storage: (blocks, axes)",
+    ),
+    (
+        "pandas.core.internals.managers",
+        "SingleBlockManager",
+        "pandas series storage: (block, axis)",
+    ),
+    (
+        "pandas._libs.tslibs.nattype",
+        "_nat_unpickle",
+        "NaT singleton",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "Day",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "Hour",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "Minute",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "Second",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "Milli",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "Micro",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "Nano",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "BusinessDay",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "BusinessHour",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "CustomBusinessDay",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "CustomBusinessHour",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "MonthEnd",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "MonthBegin",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "BusinessMonthEnd",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "BusinessMonthBegin",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "CustomBusinessMonthEnd",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "CustomBusinessMonthBegin",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "SemiMonthEnd",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "SemiMonthBegin",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "Week",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "WeekOfMonth",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "LastWeekOfMonth",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "QuarterEnd",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "QuarterBegin",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "BQuarterEnd",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "BQuarterBegin",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "YearEnd",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "YearBegin",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "BYearEnd",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "BYearBegin",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "FY5253",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "FY5253Quarter",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "Easter",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "DateOffset",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas._libs.tslibs.offsets",
+        "Tick",
+        "date offset value: (n, normalize, fields)",
+    ),
+    (
+        "pandas.core.indexes.interval",
+        "_new_IntervalIndex",
+        "index reconstruction",
+    ),
+    (
+        "pandas.core.indexes.timedeltas",
+        "_new_TimedeltaIndex",
+        "index reconstruction",
+    ),
+    (
+        "sklearn.tree._tree",
+        "Tree",
+        "decision tree arrays: (n_features, n_classes, n_outputs)",
+    ),
+    (
+        "sklearn._loss._loss",
+        "CyHalfSquaredError",
+        "Cython loss object: numeric parameters only",
+    ),
+    (
+        "sklearn._loss._loss",
+        "CyAbsoluteError",
+        "Cython loss object: numeric parameters only",
+    ),
+    (
+        "sklearn._loss._loss",
+        "CyPinballLoss",
+        "Cython loss object: numeric parameters only",
+    ),
+    (
+        "sklearn._loss._loss",
+        "CyHuberLoss",
+        "Cython loss object: numeric parameters only",
+    ),
+    (
+        "sklearn._loss._loss",
+        "CyHalfPoissonLoss",
+        "Cython loss object: numeric parameters only",
+    ),
+    (
+        "sklearn._loss._loss",
+        "CyHalfGammaLoss",
+        "Cython loss object: numeric parameters only",
+    ),
+    (
+        "sklearn._loss._loss",
+        "CyHalfTweedieLoss",
+        "Cython loss object: numeric parameters only",
+    ),
+    (
+        "sklearn._loss._loss",
+        "CyHalfTweedieLossIdentity",
+        "Cython loss object: numeric parameters only",
+    ),
+    (
+        "sklearn._loss._loss",
+        "CyHalfBinomialLoss",
+        "Cython loss object: numeric parameters only",
+    ),
+    (
+        "sklearn._loss._loss",
+        "CyExponentialLoss",
+        "Cython loss object: numeric parameters only",
+    ),
+    (
+        "sklearn._loss._loss",
+        "CyHalfMultinomialLoss",
+        "Cython loss object: numeric parameters only",
+    ),
+    (
+        "sklearn.linear_model._sgd_fast",
+        "Hinge",
+        "SGD loss object: numeric parameters only",
+    ),
+    (
+        "sklearn.linear_model._sgd_fast",
+        "ModifiedHuber",
+        "SGD loss object: numeric parameters only",
+    ),
+    (
+        "sklearn.linear_model._sgd_fast",
+        "SquaredHinge",
+        "SGD loss object: numeric parameters only",
+    ),
+    (
+        "sklearn.linear_model._sgd_fast",
+        "Log",
+        "SGD loss object: numeric parameters only",
+    ),
+    (
+        "sklearn.linear_model._sgd_fast",
+        "SquaredLoss",
+        "SGD loss object: numeric parameters only",
+    ),
+    (
+        "sklearn.linear_model._sgd_fast",
+        "Huber",
+        "SGD loss object: numeric parameters only",
+    ),
+    (
+        "sklearn.linear_model._sgd_fast",
+        "EpsilonInsensitive",
+        "SGD loss object: numeric parameters only",
+    ),
+    (
+        "sklearn.linear_model._sgd_fast",
+        "SquaredEpsilonInsensitive",
+        "SGD loss object: numeric parameters only",
+    ),
+    (
+        "sklearn.metrics._dist_metrics",
+        "newObj",
+        "Cython helper: cls.__new__(cls), then BUILD sets the arrays",
+    ),
+    (
+        "sklearn.neighbors._ball_tree",
+        "newObj",
+        "Cython helper: cls.__new__(cls), then BUILD sets the arrays",
+    ),
+    (
+        "sklearn.neighbors._kd_tree",
+        "newObj",
+        "Cython helper: cls.__new__(cls), then BUILD sets the arrays",
+    ),
+    (
+        "sklearn.neighbors._binary_tree",
+        "newObj",
+        "Cython helper: cls.__new__(cls), then BUILD sets the arrays",
+    ),
+    (
+        "torch._C",
+        "Generator",
+        "random generator: (device); its state is set from bytes",
+    ),
+    (
+        "torch",
+        "Generator",
+        "random generator: (device); its state is set from bytes",
+    ),
+    (
+        "numpy.core._internal",
+        "_reconstruct",
+        "ndarray.__new__(subtype, shape, dtype) (numpy 1.x name)",
+    ),
+    (
+        "numpy._core._internal",
+        "_reconstruct",
+        "ndarray.__new__(subtype, shape, dtype)",
+    ),
+    (
+        "transformers.trainer_utils",
+        "IntervalStrategy",
+        "enum: called with a member value",
+    ),
+    (
+        "transformers.trainer_utils",
+        "EvaluationStrategy",
+        "enum: called with a member value",
+    ),
+    (
+        "transformers.trainer_utils",
+        "HubStrategy",
+        "enum: called with a member value",
+    ),
+    (
+        "transformers.trainer_utils",
+        "SaveStrategy",
+        "enum: called with a member value",
+    ),
+    (
+        "transformers.trainer_utils",
+        "SchedulerType",
+        "enum: called with a member value",
+    ),
+    (
+        "transformers.trainer_utils",
+        "FSDPOption",
+        "enum: called with a member value",
+    ),
+    (
+        "transformers.trainer_utils",
+        "ShardedDDPOption",
+        "enum: called with a member value",
+    ),
+    (
+        "transformers.trainer_utils",
+        "HPSearchBackend",
+        "enum: called with a member value",
+    ),
+    (
+        "transformers.training_args",
+        "OptimizerNames",
+        "enum: called with a member value",
+    ),
+    (
+        "transformers.training_args",
+        "ParallelMode",
+        "enum: called with a member value",
+    ),
+    (
+        "transformers.debug_utils",
+        "DebugOption",
+        "enum: called with a member value",
+    ),
+    (
+        "accelerate.utils.dataclasses",
+        "DistributedType",
+        "enum: called with a member value",
+    ),
+    (
+        "accelerate.utils.dataclasses",
+        "PrecisionType",
+        "enum: called with a member value",
+    ),
+    (
+        "accelerate.utils.dataclasses",
+        "ComputeEnvironment",
+        "enum: called with a member value",
+    ),
+    (
+        "peft.utils.peft_types",
+        "PeftType",
+        "enum: called with a member value",
+    ),
+    (
+        "peft.utils.peft_types",
+        "TaskType",
+        "enum: called with a member value",
+    ),
     ("xgboost.core", "_parse_eval_str", "booster helper"),
     (
         "dill._dill",
@@ -1205,16 +2485,22 @@ pub fn allow_reason(module: &str, qualname: &str) -> Option<&'static str> {
     if module.starts_with("numpy.dtypes") {
         return Some("numpy dtype class");
     }
-    let last = qualname.rsplit('.').next().unwrap_or(qualname);
-    for (prefix, why) in ALLOW_LIBRARY_PREFIXES {
-        if module_matches(prefix, module)
-            && !qualname.contains('.')
-            && (looks_like_class(last) || is_reconstruction_helper(last))
-        {
-            return Some(why);
-        }
-    }
     None
+}
+
+/// Why a name that no entry lists is still constructible data: a class-shaped name (or a
+/// reconstruction helper's name) directly in a library profile's module. The shape of a name
+/// proves nothing about what calling it does, so this vouches only for importing it,
+/// constructing it with `__new__` and setting its state (`Verdict::ConstructOnly`).
+pub fn library_class_reason(module: &str, qualname: &str) -> Option<&'static str> {
+    if qualname.contains('.') {
+        return None;
+    }
+    ALLOW_LIBRARY_PREFIXES
+        .iter()
+        .find(|(prefix, _)| module_matches(prefix, module))
+        .filter(|_| looks_like_class(qualname) || is_reconstruction_helper(qualname))
+        .map(|(_, why)| *why)
 }
 
 const TORCH_DTYPES: &[&str] = &[
@@ -1478,6 +2764,12 @@ fn rest_verdict(module: &str, qualname: &str) -> Verdict {
         // folder (scanned as code), never by a Python import.
         return Verdict::Safe;
     }
+    if let Some((sev, why)) = aliased_walk(qualname) {
+        return Verdict::Dangerous {
+            severity: sev,
+            reason: why,
+        };
+    }
     if let Some(d) = dunder_component(qualname) {
         return Verdict::Dangerous {
             severity: Severity::Critical,
@@ -1502,9 +2794,37 @@ fn rest_verdict(module: &str, qualname: &str) -> Verdict {
     if allow_reason(canon, qualname).is_some() {
         return Verdict::Safe;
     }
+    if let Some(reason) = library_class_reason(canon, qualname) {
+        return Verdict::ConstructOnly { reason };
+    }
     Verdict::Unknown {
         stdlib: is_stdlib(canon),
     }
+}
+
+/// A dotted qualname whose first component is not class-shaped walks through a module
+/// attribute, which can be any module the first one imported under any alias (`mp` for
+/// multiprocessing, `_t` for types). The alias cannot be resolved without importing, but the
+/// name at the end can be matched: one that a deny entry names is reported as that entry.
+fn aliased_walk(qualname: &str) -> Option<(Severity, String)> {
+    let (head, _) = qualname.split_once('.')?;
+    if head.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
+        return None;
+    }
+    let last = qualname.rsplit('.').next().unwrap_or(qualname);
+    DENYLIST
+        .iter()
+        .filter(|(_, pn, _, _)| *pn == last)
+        .max_by_key(|(_, _, sev, _)| *sev)
+        .map(|(pm, pn, sev, why)| {
+            (
+                *sev,
+                format!(
+                    "`{qualname}` walks through a module attribute to `{last}`, the name of \
+                     {pm}.{pn}, which {why}"
+                ),
+            )
+        })
 }
 
 /// Globals that call one of their arguments, so their arguments must be safe too.
@@ -1532,6 +2852,43 @@ pub fn is_higher_order(module: &str, qualname: &str) -> bool {
             | ("collections", "defaultdict")
             | ("dill._dill", "_get_attr" | "_load_type")
     )
+}
+
+/// Allowlisted callables that call methods of the objects they are handed, and which: one
+/// table, consulted for every call of an allowlisted global. An argument that is an instance
+/// of a class no entry vouches for makes such a call run that class's code.
+pub fn implicit_call_methods(module: &str, qualname: &str) -> Option<&'static str> {
+    Some(match (canonical_module(module), qualname) {
+        ("builtins" | "__builtin__", "dict") => "keys() and __getitem__ (or __iter__)",
+        (
+            "builtins" | "__builtin__",
+            "list" | "tuple" | "set" | "frozenset" | "iter" | "enumerate" | "zip" | "reversed"
+            | "map" | "filter",
+        ) => "__iter__ and __next__",
+        ("builtins" | "__builtin__", "sorted" | "min" | "max" | "sum" | "any" | "all") => {
+            "__iter__, __next__ and the items' comparison or arithmetic"
+        }
+        ("builtins" | "__builtin__", "str" | "repr" | "ascii" | "format") => {
+            "__str__, __repr__ or __format__"
+        }
+        ("builtins" | "__builtin__", "bytes" | "bytearray") => "__bytes__, __index__ or __iter__",
+        ("builtins" | "__builtin__", "int" | "float" | "complex" | "bool" | "round" | "abs") => {
+            "__int__, __index__, __float__, __complex__, __bool__, __round__ or __abs__"
+        }
+        ("builtins" | "__builtin__", "len" | "hash") => "__len__ or __hash__",
+        ("builtins" | "__builtin__", "isinstance" | "issubclass") => "__instancecheck__",
+        (
+            "collections",
+            "OrderedDict" | "defaultdict" | "Counter" | "deque" | "ChainMap" | "UserDict"
+            | "UserList",
+        ) => "keys() and __getitem__ (or __iter__)",
+        // Making a partial calls nothing; calling it later is checked where that happens.
+        ("functools", "reduce") => "__call__ and __iter__",
+        ("itertools", _) => "__iter__ and __next__",
+        ("operator", _) => "the operator's special method",
+        ("copy", "copy" | "deepcopy") => "__copy__, __deepcopy__ or __reduce_ex__",
+        _ => return None,
+    })
 }
 
 /// Globals that deserialize their (bytes or string) argument as a pickle.
@@ -1663,12 +3020,34 @@ mod tests {
             ("torch._utils", "_rebuild_tensor_v2"),
             ("torch", "FloatStorage"),
             ("numpy.core.multiarray", "_reconstruct"),
-            ("sklearn.linear_model._logistic", "LogisticRegression"),
             ("sklearn.tree._tree", "Tree"),
             ("numpy", "float64"),
         ] {
             assert_eq!(judge(&s(), m, n), Verdict::Safe, "{m}.{n}");
         }
+    }
+
+    #[test]
+    fn a_library_profile_vouches_only_for_constructing_its_unlisted_classes() {
+        for (m, n) in [
+            ("sklearn.linear_model._logistic", "LogisticRegression"),
+            ("torch.nn.modules.linear", "Linear"),
+            ("pandas.core.frame", "DataFrame"),
+        ] {
+            assert!(
+                matches!(judge(&s(), m, n), Verdict::ConstructOnly { .. }),
+                "{m}.{n}"
+            );
+        }
+        // Not class-shaped, or walked through an attribute: not vouched for at all.
+        assert!(matches!(
+            judge(&s(), "sklearn.utils", "some_function"),
+            Verdict::Unknown { stdlib: false }
+        ));
+        assert!(matches!(
+            judge(&s(), "joblib.parallel", "mp.Process"),
+            Verdict::Unknown { .. } | Verdict::Dangerous { .. }
+        ));
     }
 
     #[test]
