@@ -179,12 +179,31 @@ pub fn by_extension(name: &str) -> Format {
     }
 }
 
-/// Content first; the name only where the content has no magic of its own.
+/// Formats whose sniff is a guess from a few bytes (no magic number): a name that routes the
+/// file elsewhere wins over them, and they stay only as an extra reading.
+fn weak_sniff(f: Format) -> bool {
+    matches!(
+        f,
+        Format::Pickle | Format::Json | Format::Zlib | Format::LzmaAlone
+    )
+}
+
+/// Content first; the name only where the content has no magic of its own, and where the
+/// name routes the file to a loader (a template, a SavedModel, a JSON config) over a content
+/// guess that has no magic number either.
 pub fn detect(name: &str, head: &[u8], tail: &[u8], total_len: u64) -> Format {
     let by_content = sniff(head, tail, total_len);
-    // A Jinja template (`{{ ... }}`, `{% ... %}`) starts like JSON; its own scanner reads it.
-    if by_content == Format::Json && extension(name) == "jinja" {
-        return Format::Unknown;
+    if weak_sniff(by_content) {
+        if crate::scanners::template::is_template_name(&file_name(name).to_ascii_lowercase()) {
+            // A Jinja template (`{{ ... }}`, `{% ... %}`) may start like JSON or like pickle
+            // opcodes; its own scanner reads it by name.
+            return Format::Unknown;
+        }
+        if let Some(f @ (Format::SavedModel | Format::Json)) = by_name_reading(name) {
+            if f != by_content {
+                return f;
+            }
+        }
     }
     if by_content != Format::Unknown {
         // A protobuf can look like anything; trust the extension for .pb/.onnx when the

@@ -287,7 +287,7 @@ pub fn scan_blob(ctx: &mut ScanCtx<'_>, source: Source, blob: Blob) {
         containers::scan_zip(ctx, &source, &blob, &head);
         return;
     }
-    let extra = extra_readings(source.leaf_name(), &head, format);
+    let extra = extra_readings(source.leaf_name(), &head, &tail, blob.len(), format);
     if extra.is_empty() {
         dispatch(ctx, source, blob, head, format);
         return;
@@ -303,11 +303,16 @@ pub fn scan_blob(ctx: &mut ScanCtx<'_>, source: Source, blob: Blob) {
 /// a chat-template loader `*.jinja`, whatever the first bytes look like), and `pickle.load`
 /// of a file whose first bytes start a pickle while the rest is another format (an HDF5 user
 /// block). A sniff adds a reading; it never takes the name's away.
-fn extra_readings(name: &str, head: &[u8], chosen: Format) -> Vec<Format> {
+fn extra_readings(name: &str, head: &[u8], tail: &[u8], len: u64, chosen: Format) -> Vec<Format> {
     let mut out = Vec::new();
+    // The content's guess, where the name won over it (a pickle-looking `saved_model.pb`).
+    let sniffed = detect::sniff(head, tail, len);
+    if sniffed != chosen && sniffed != Format::Unknown {
+        out.push(sniffed);
+    }
     let by_name = detect::by_name_reading(name);
     if let Some(f) = by_name {
-        if f != chosen {
+        if f != chosen && !out.contains(&f) {
             out.push(f);
         }
     }
@@ -476,6 +481,47 @@ mod tests {
         v.extend(std::iter::repeat_n(b'x', n as usize));
         v.push(b'.');
         v
+    }
+
+    fn scan_named(name: &str, bytes: &[u8]) -> Outcome {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let blob = Blob::from_file(std::fs::File::open(&path).unwrap()).unwrap();
+        let mut out = Outcome::default();
+        scan_root(
+            &mut out,
+            Source::file(name.into(), path),
+            blob,
+            None,
+            &Settings::defaults(),
+        );
+        out
+    }
+
+    #[test]
+    fn the_name_reading_is_kept_when_the_first_bytes_look_like_another_format() {
+        // A template whose first bytes are pickle opcodes is still read as a template, and
+        // the pickle reading's failure is not an error of the file.
+        let t = b"(c{{ cycler.__init__.__globals__.os.popen('id').read() }}";
+        let out = scan_named("chat_template.jinja", t);
+        assert!(
+            out.issues.iter().any(|i| i.rule == "template.injection"),
+            "{:?}",
+            out.issues
+        );
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        // A pickle named like a TensorFlow file: TensorFlow's reading fails (an error), and
+        // pickle.load's reading still reports the payload.
+        let p = b"\x80\x04\x8c\x05posix\x8c\x06system\x93\x8c\x02id\x85R.";
+        let out = scan_named("saved_model.pb", p);
+        assert!(
+            out.issues
+                .iter()
+                .any(|i| i.rule == "pickle.dangerous-global"),
+            "{:?}",
+            out.issues
+        );
     }
 
     #[test]

@@ -195,7 +195,10 @@ mod tests {
         assert_eq!(load_int(b"0_8"), IntOperand::Invalid); // not octal for strtol, leading zero for int()
         assert_eq!(load_int(b"abc"), IntOperand::Invalid);
         assert_eq!(load_int(b""), IntOperand::Invalid);
-        assert_eq!(load_int("1".repeat(60).as_bytes()), IntOperand::Int(PyInt::Big));
+        assert_eq!(
+            load_int("1".repeat(60).as_bytes()),
+            IntOperand::Int(PyInt::Big)
+        );
     }
 
     #[test]

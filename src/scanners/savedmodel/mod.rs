@@ -153,6 +153,9 @@ struct Use {
     output_stream: Option<String>,
     debug_urls: Vec<String>,
     memory_region: Option<String>,
+    /// A path input built by an op this reading does not follow (so not proven to stay in
+    /// the checkpoint folder the runtime passes).
+    computed_path: Option<String>,
 }
 
 #[derive(Default)]
@@ -204,11 +207,17 @@ impl OpIndex {
                 match rule.when {
                     When::ConstPathOutside(indices) => {
                         for &i in indices {
-                            if let Some(p) =
-                                n.input.get(i).and_then(|inp| const_string(&by_name, inp))
-                            {
-                                u.const_paths.push(p);
+                            let Some(inp) = n.input.get(i) else { continue };
+                            let mut origin = PathOrigin::default();
+                            origin.walk(&by_name, inp, 0);
+                            if let Some(op) = origin.opaque {
+                                u.computed_path = Some(op);
                             }
+                            // Each constant piece, and the pieces joined as StringJoin would.
+                            if origin.consts.len() > 1 {
+                                u.const_paths.push(origin.consts.concat());
+                            }
+                            u.const_paths.extend(origin.consts);
                         }
                     }
                     When::OutputStreamIsFile => {
@@ -266,6 +275,81 @@ fn const_string(by_name: &HashMap<&[u8], &NodeDef>, input: &[u8]) -> Option<Stri
     None
 }
 
+/// Where a file op's path comes from: the constants it is built of, whether it reaches an
+/// argument the runtime fills (a placeholder or a function argument: the checkpoint folder),
+/// and the first op on the way that is not a known string operation (its result cannot be
+/// proven to stay inside the model's folder).
+#[derive(Default)]
+struct PathOrigin {
+    consts: Vec<String>,
+    runtime: bool,
+    opaque: Option<String>,
+    visited: usize,
+}
+
+impl PathOrigin {
+    fn walk(&mut self, by_name: &HashMap<&[u8], &NodeDef>, input: &[u8], depth: u32) {
+        if input.starts_with(b"^") {
+            return;
+        }
+        self.visited += 1;
+        if depth > 24 || self.visited > 256 {
+            self.opaque
+                .get_or_insert_with(|| "a chain too long to follow".into());
+            return;
+        }
+        let base = input.split(|&b| b == b':').next().unwrap_or(input);
+        let Some(node) = by_name.get(base) else {
+            // Not a node of this graph or function: a function argument, which the
+            // runtime (or the caller) passes.
+            self.runtime = true;
+            return;
+        };
+        match node.op.as_slice() {
+            b"Const" => {
+                if let Some(t) = node.attr("value").and_then(|a| a.tensor.as_ref()) {
+                    self.consts
+                        .extend(t.string_val.iter().take(16).map(|s| lossy(s)));
+                }
+            }
+            b"Placeholder" | b"PlaceholderWithDefault" | b"_Arg" => {
+                self.runtime = true;
+                // A default is used when nothing is fed: follow it too.
+                for i in &node.input {
+                    self.walk(by_name, i, depth + 1);
+                }
+            }
+            // String operations that build a path from their inputs.
+            b"Identity"
+            | b"IdentityN"
+            | b"Snapshot"
+            | b"StopGradient"
+            | b"StringJoin"
+            | b"ShardedFilename"
+            | b"ShardedFilespec"
+            | b"Select"
+            | b"SelectV2"
+            | b"StaticRegexFullMatch"
+            | b"Pack"
+            | b"Reshape"
+            | b"Squeeze"
+            | b"ExpandDims"
+            | b"Add"
+            | b"AddV2"
+            | b"Cast"
+            | b"StringStrip" => {
+                for i in &node.input {
+                    self.walk(by_name, i, depth + 1);
+                }
+            }
+            other => {
+                self.opaque
+                    .get_or_insert_with(|| String::from_utf8_lossy(other).into_owned());
+            }
+        }
+    }
+}
+
 fn is_file_stream(s: &str) -> bool {
     // PrintV2 accepts "stdout", "stderr", "log(info)"... and "file://<path>".
     s.starts_with("file://")
@@ -288,9 +372,9 @@ fn report_ops(ctx: &mut ScanCtx<'_>, item: &Item, index: &OpIndex) {
                     .iter()
                     .any(|u| u.output_stream.as_deref().is_some_and(is_file_stream)),
                 When::HasDebugUrls => uses.iter().any(|u| !u.debug_urls.is_empty()),
-                When::ConstPathOutside(_) => uses
-                    .iter()
-                    .any(|u| u.const_paths.iter().any(|p| ops::path_escapes(p))),
+                When::ConstPathOutside(_) => uses.iter().any(|u| {
+                    u.computed_path.is_some() || u.const_paths.iter().any(|p| ops::path_escapes(p))
+                }),
             },
             (None, None) => false,
         };
@@ -304,6 +388,9 @@ fn report_ops(ctx: &mut ScanCtx<'_>, item: &Item, index: &OpIndex) {
             }
             for d in &u.debug_urls {
                 bits.push(format!("debug url '{}'", d.escape_debug()));
+            }
+            if let Some(op) = &u.computed_path {
+                bits.push(format!("a path computed by {}", op.escape_debug()));
             }
             if let Some(m) = &u.memory_region {
                 bits.push(format!("memory region '{}'", m.escape_debug()));
@@ -488,6 +575,75 @@ mod tests {
             ops_of("savedmodel/malicious/write_file/saved_model.pb"),
             vec![("WriteFile".into(), Severity::High, OP_RULE)]
         );
+    }
+
+    fn node(name: &str, op: &str, inputs: &[&str], value: Option<&str>) -> NodeDef {
+        use super::proto::{AttrEntry, AttrValue, TensorProto};
+        NodeDef {
+            name: name.into(),
+            op: op.into(),
+            input: inputs.iter().map(|i| i.as_bytes().to_vec()).collect(),
+            device: Vec::new(),
+            attr: value
+                .map(|v| AttrEntry {
+                    key: b"value".to_vec(),
+                    value: Some(AttrValue {
+                        tensor: Some(TensorProto {
+                            dtype: 7,
+                            string_val: vec![v.as_bytes().to_vec()],
+                        }),
+                        ..AttrValue::default()
+                    }),
+                })
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    fn origin(nodes: &[NodeDef], input: &str) -> PathOrigin {
+        let by_name: HashMap<&[u8], &NodeDef> =
+            nodes.iter().map(|n| (n.name.as_slice(), n)).collect();
+        let mut o = PathOrigin::default();
+        o.walk(&by_name, input.as_bytes(), 0);
+        o
+    }
+
+    #[test]
+    fn checkpoint_paths_are_followed_through_string_ops() {
+        // TF2's save function: the runtime's prefix joined with constant suffixes.
+        let benign = [
+            node("c", "Const", &[], Some("_temp/part")),
+            node("j", "StringJoin", &["saver_filename", "c:output:0"], None),
+            node("s", "ShardedFilename", &["j:output:0", "n"], None),
+            node("n", "Const", &[], None),
+        ];
+        let o = origin(&benign, "s:filename:0");
+        assert!(o.runtime && o.opaque.is_none(), "{:?}", o.consts);
+        assert!(!o.consts.iter().any(|p| ops::path_escapes(p)));
+        // A path joined from constants alone, somewhere outside the model.
+        let joined = [
+            node("a", "Const", &[], Some("/tmp/")),
+            node("b", "Const", &[], Some("x")),
+            node("j", "StringJoin", &["a", "b"], None),
+        ];
+        let o = origin(&joined, "j");
+        assert!(!o.runtime);
+        assert!(o.consts.concat() == "/tmp/x" && ops::path_escapes(&o.consts.concat()));
+        // Built by an op the reading does not follow: not proven inside the folder.
+        let formatted = [
+            node("a", "Const", &[], Some("x")),
+            node("f", "StringFormat", &["a"], None),
+        ];
+        assert_eq!(
+            origin(&formatted, "f").opaque.as_deref(),
+            Some("StringFormat")
+        );
+        // A cycle ends.
+        let cyc = [
+            node("a", "Identity", &["b"], None),
+            node("b", "Identity", &["a"], None),
+        ];
+        assert!(origin(&cyc, "a").opaque.is_some());
     }
 
     #[test]

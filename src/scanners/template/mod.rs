@@ -49,6 +49,14 @@ pub struct ChatTemplateScanner;
 
 pub const SCANNER_NAME: &str = "modelscan.scanners.ChatTemplateScan";
 
+/// File names that hold a Jinja template on their own (`chat_template.jinja`, `x.j2`,
+/// `prompt.template`).
+pub fn is_template_name(name: &str) -> bool {
+    let ext = crate::engine::detect::extension(name);
+    matches!(&*ext, "jinja" | "jinja2" | "j2")
+        || (ext == "template" && !name.ends_with(".json.template"))
+}
+
 impl Scanner for ChatTemplateScanner {
     fn name(&self) -> &'static str {
         SCANNER_NAME
@@ -60,14 +68,20 @@ impl Scanner for ChatTemplateScanner {
 
     fn accepts(&self, item: &Item) -> bool {
         let name = file_name(item.name()).to_ascii_lowercase();
+        // A template file is read as a template whatever its first bytes look like (the
+        // loader opens it by name).
+        if is_template_name(&name) {
+            return true;
+        }
         match item.format {
+            // transformers reads `chat_template` from these files, and any JSON that carries
+            // the key is one a loader may be pointed at.
             Format::Json => {
                 matches!(
                     name.as_str(),
                     "tokenizer_config.json" | "chat_template.json" | "processor_config.json"
-                ) || item.extension() == "jinja"
+                ) || memchr::memmem::find(&item.head, b"\"chat_template\"").is_some()
             }
-            Format::Unknown => item.extension() == "jinja",
             _ => false,
         }
     }
@@ -86,7 +100,7 @@ impl Scanner for ChatTemplateScanner {
         };
         ctx.budget.charge_bytes(bytes.len() as u64)?;
         let leaf = file_name(item.name()).to_string();
-        if item.extension() == "jinja" {
+        if is_template_name(&leaf.to_ascii_lowercase()) {
             let text = String::from_utf8_lossy(&bytes);
             scan_template(
                 ctx,
@@ -558,7 +572,16 @@ mod tests {
         assert!(ChatTemplateScanner.accepts(&item("t/chat_template.jinja", Format::Unknown)));
         assert!(!ChatTemplateScanner.accepts(&item("config.json", Format::Json)));
         assert!(!ChatTemplateScanner.accepts(&item("tokenizer.json", Format::Json)));
-        assert!(!ChatTemplateScanner.accepts(&item("x.jinja", Format::Pickle)));
+        // A template file is a template whatever its first bytes look like.
+        assert!(ChatTemplateScanner.accepts(&item("x.jinja", Format::Pickle)));
+        assert!(ChatTemplateScanner.accepts(&item("prompts/chat.j2", Format::Unknown)));
+        assert!(ChatTemplateScanner.accepts(&item("prompt.template", Format::Unknown)));
+        // Any JSON carrying the key.
+        let with_key = Item {
+            head: br#"{"chat_template": "{{ x }}"}"#.to_vec(),
+            ..item("my_config.json", Format::Json)
+        };
+        assert!(ChatTemplateScanner.accepts(&with_key));
     }
 
     #[test]
