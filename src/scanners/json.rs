@@ -27,7 +27,7 @@ impl Scanner for JsonScanner {
         // buffer (strings are skipped, not collected), so any size is checked in bounded memory.
         let checked = if item.blob.len() <= IN_MEMORY_JSON {
             let bytes = item.blob.read_vec(0, item.blob.len() as usize)?;
-            serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).map(drop)
+            serde_json::from_slice::<serde::de::IgnoredAny>(&python_json_text(&bytes)).map(drop)
         } else {
             let reader = std::io::BufReader::with_capacity(64 << 10, item.blob.reader());
             serde_json::from_reader::<_, serde::de::IgnoredAny>(reader).map(drop)
@@ -45,6 +45,152 @@ impl Scanner for JsonScanner {
         }
         Ok(())
     }
+}
+
+/// JSON bytes as Python's `json.loads(bytes)` reads them, as UTF-8 text serde accepts: the
+/// encoding detected as `json.detect_encoding` does (UTF-32 and UTF-16 by BOM or by where the
+/// NUL bytes are, a UTF-8 BOM dropped), and the `NaN`, `Infinity` and `-Infinity` Python's
+/// parser accepts read as `null` (the scanners look at names, not numbers). Repeated keys keep
+/// the last value in both. Plain UTF-8 without those words is returned as it is.
+pub fn python_json_text(b: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    use std::borrow::Cow;
+    let decoded: Cow<'_, [u8]> = match python_json_encoding(b) {
+        Enc::Utf8 => Cow::Borrowed(b),
+        Enc::Utf8Sig => Cow::Borrowed(b.get(3..).unwrap_or(&[])),
+        Enc::Utf16 { le, bom } => {
+            let body = if bom { b.get(2..).unwrap_or(&[]) } else { b };
+            let units = body.chunks_exact(2).map(|c| {
+                let pair = [c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)];
+                if le {
+                    u16::from_le_bytes(pair)
+                } else {
+                    u16::from_be_bytes(pair)
+                }
+            });
+            Cow::Owned(
+                char::decode_utf16(units)
+                    .map(|r| r.unwrap_or('\u{fffd}'))
+                    .collect::<String>()
+                    .into_bytes(),
+            )
+        }
+        Enc::Utf32 { le, bom } => {
+            let body = if bom { b.get(4..).unwrap_or(&[]) } else { b };
+            Cow::Owned(
+                body.chunks_exact(4)
+                    .map(|c| {
+                        let mut a = [0u8; 4];
+                        a.copy_from_slice(c);
+                        let v = if le {
+                            u32::from_le_bytes(a)
+                        } else {
+                            u32::from_be_bytes(a)
+                        };
+                        char::from_u32(v).unwrap_or('\u{fffd}')
+                    })
+                    .collect::<String>()
+                    .into_bytes(),
+            )
+        }
+    };
+    if memchr::memmem::find(&decoded, b"NaN").is_none()
+        && memchr::memmem::find(&decoded, b"Infinity").is_none()
+    {
+        return decoded;
+    }
+    Cow::Owned(replace_python_constants(&decoded))
+}
+
+enum Enc {
+    Utf8,
+    Utf8Sig,
+    Utf16 { le: bool, bom: bool },
+    Utf32 { le: bool, bom: bool },
+}
+
+/// `json.detect_encoding`.
+fn python_json_encoding(b: &[u8]) -> Enc {
+    if b.starts_with(&[0, 0, 0xfe, 0xff]) {
+        return Enc::Utf32 { le: false, bom: true };
+    }
+    if b.starts_with(&[0xff, 0xfe, 0, 0]) {
+        return Enc::Utf32 { le: true, bom: true };
+    }
+    if b.starts_with(&[0xfe, 0xff]) {
+        return Enc::Utf16 { le: false, bom: true };
+    }
+    if b.starts_with(&[0xff, 0xfe]) {
+        return Enc::Utf16 { le: true, bom: true };
+    }
+    if b.starts_with(&[0xef, 0xbb, 0xbf]) {
+        return Enc::Utf8Sig;
+    }
+    let at = |i: usize| b.get(i).copied().unwrap_or(0);
+    if b.len() >= 4 {
+        if at(0) == 0 {
+            return if at(1) != 0 {
+                Enc::Utf16 { le: false, bom: false }
+            } else {
+                Enc::Utf32 { le: false, bom: false }
+            };
+        }
+        if at(1) == 0 {
+            return if at(2) != 0 || at(3) != 0 {
+                Enc::Utf16 { le: true, bom: false }
+            } else {
+                Enc::Utf32 { le: true, bom: false }
+            };
+        }
+    } else if b.len() == 2 {
+        if at(0) == 0 {
+            return Enc::Utf16 { le: false, bom: false };
+        }
+        if at(1) == 0 {
+            return Enc::Utf16 { le: true, bom: false };
+        }
+    }
+    Enc::Utf8
+}
+
+/// `NaN`, `Infinity` and `-Infinity` outside strings become `null`.
+fn replace_python_constants(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    let mut in_str = false;
+    while let Some(&c) = b.get(i) {
+        if in_str {
+            out.push(c);
+            if c == b'\\' {
+                if let Some(&n) = b.get(i + 1) {
+                    out.push(n);
+                    i += 1;
+                }
+            } else if c == b'"' {
+                in_str = false;
+            }
+            i += 1;
+            continue;
+        }
+        let rest = b.get(i..).unwrap_or(&[]);
+        if c == b'"' {
+            in_str = true;
+        } else if rest.starts_with(b"-Infinity") {
+            out.extend_from_slice(b"null");
+            i += 9;
+            continue;
+        } else if rest.starts_with(b"Infinity") {
+            out.extend_from_slice(b"null");
+            i += 8;
+            continue;
+        } else if rest.starts_with(b"NaN") {
+            out.extend_from_slice(b"null");
+            i += 3;
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
 }
 
 /// JSON files up to this size are checked from one read; larger ones are streamed.
@@ -66,6 +212,8 @@ pub fn value_capped(
     memory: &mut u64,
 ) -> Result<Result<serde_json::Value, serde_json::Error>, crate::limits::LimitHit> {
     use serde::de::DeserializeSeed;
+    let text = python_json_text(bytes);
+    let bytes: &[u8] = &text;
     let cap = *memory;
     let budget = cap.saturating_sub(bytes.len() as u64) / BYTES_PER_VALUE;
     let mut count = Count {
@@ -155,6 +303,27 @@ impl<'de> serde::de::Visitor<'de> for &mut Count {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn json_is_read_as_python_reads_bytes() {
+        let text = r#"{"a": NaN, "b": [Infinity, -Infinity], "s": "NaN \" Infinity"}"#;
+        let v: serde_json::Value =
+            serde_json::from_slice(&python_json_text(text.as_bytes())).unwrap_or_default();
+        assert_eq!(v["s"], "NaN \" Infinity");
+        assert!(v["a"].is_null() && v["b"][1].is_null());
+        let utf16le: Vec<u8> = "{\"k\": \"v\"}".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let utf16be_bom: Vec<u8> = [0xfe, 0xff]
+            .into_iter()
+            .chain("{\"k\": \"v\"}".encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        let utf32le: Vec<u8> = "{\"k\": \"v\"}".chars().flat_map(|c| (c as u32).to_le_bytes()).collect();
+        let utf8_bom: Vec<u8> = [0xef, 0xbb, 0xbf].into_iter().chain(*b"{\"k\": \"v\"}").collect();
+        for b in [utf16le, utf16be_bom, utf32le, utf8_bom] {
+            let v: serde_json::Value =
+                serde_json::from_slice(&python_json_text(&b)).unwrap_or_default();
+            assert_eq!(v["k"], "v", "{b:?}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -41,9 +41,32 @@ pub struct Walker<'a> {
     settings: &'a Settings,
     max_depth: u32,
     pub findings: Vec<Finding>,
+    /// Payloads a layer class decodes from its config and deserializes when loaded (label,
+    /// bytes), to be scanned as files of their own.
+    pub payloads: Vec<(String, Vec<u8>)>,
     /// In `keras_metadata.pb` the same layer appears in its own node and inside every
     /// enclosing model's config; remember what was reported.
     seen: Option<HashSet<String>>,
+}
+
+/// Layer classes whose `from_config` decodes a field of their config and deserializes it:
+/// (class name, field, what loads it). Keras 3's `TorchModuleWrapper` base64-decodes `module`
+/// and calls `torch.load(..., weights_only=False)`.
+pub const PAYLOAD_LAYERS: &[(&str, &str, &str)] = &[(
+    "TorchModuleWrapper",
+    "module",
+    "torch.load(weights_only=False)",
+)];
+
+/// Standard or URL-safe base64, whitespace ignored, padding optional.
+fn decode_base64_text(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let clean: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let clean = clean.trim_end_matches('=');
+    base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(clean)
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(clean))
+        .ok()
 }
 
 /// Keys of a Lambda layer's config that hold functions, with the Keras 2 keys that say how
@@ -68,6 +91,7 @@ impl<'a> Walker<'a> {
             settings,
             max_depth: settings.limits.max_nesting_depth,
             findings: Vec::new(),
+            payloads: Vec::new(),
             seen: None,
         }
     }
@@ -138,6 +162,7 @@ impl<'a> Walker<'a> {
                 return Ok(());
             }
             Some("TFOpLambda" | "SlicingOpLambda") => self.tf_op_layer(map, here),
+            Some(cn) => self.payload_layer(cn, config, here),
             _ => {}
         }
         let mut reported = false;
@@ -156,6 +181,37 @@ impl<'a> Walker<'a> {
             self.visit(child, depth + 1, here)?;
         }
         Ok(())
+    }
+
+    /// A layer class whose `from_config` decodes one of its fields and deserializes it
+    /// (`PAYLOAD_LAYERS`): the payload is kept to be scanned; one that cannot be decoded is
+    /// reported, since the loader will try.
+    fn payload_layer(&mut self, class_name: &str, config: Option<&Value>, layer: Option<&str>) {
+        let short = class_name.rsplit(['>', '.']).next().unwrap_or(class_name);
+        let Some((_, field, loader)) = PAYLOAD_LAYERS.iter().find(|(c, _, _)| *c == short) else {
+            return;
+        };
+        let Some(text) = config.and_then(|c| c.get(*field)).and_then(Value::as_str) else {
+            return;
+        };
+        let name = layer.unwrap_or(short);
+        match decode_base64_text(text) {
+            Some(bytes) if self.payloads.len() < 64 => {
+                self.payloads.push((format!("{name}.{field}"), bytes));
+            }
+            Some(_) => {}
+            None => self.findings.push(Finding {
+                rule: REFERENCE_RULE,
+                severity: Severity::High,
+                module: "keras".into(),
+                operator: short.to_string(),
+                description: format!(
+                    "layer '{name}' ({short}) holds a '{field}' payload that {loader} deserializes, \
+                     and it could not be decoded to be scanned"
+                ),
+                why: format!("{short}.from_config passes '{field}' to {loader}"),
+            }),
+        }
     }
 
     fn lambda_base_severity(&self) -> Severity {

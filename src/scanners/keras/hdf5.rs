@@ -10,7 +10,6 @@
 //! is memory-mapped: a file truncated under a mapping raises SIGBUS.
 
 use super::config::Walker;
-use super::report_findings;
 use crate::engine::blob::Blob;
 use crate::engine::detect::Format;
 use crate::error::ScanError;
@@ -125,7 +124,7 @@ fn scan_file(
         };
         let mut walker = Walker::new(ctx.settings);
         let walked = walker.walk(&value);
-        report_findings(ctx, NAME, &item.source, walker.findings);
+        super::report_walk(ctx, NAME, &item.source, walker);
         walked?;
     }
     walk_tree(&file, &links, ctx, &item.source)

@@ -33,7 +33,9 @@ impl Scanner for KerasConfigScanner {
     /// JSON whose top-level object is a Keras config or Keras metadata; other JSON (Hugging
     /// Face configs, tokenizers, XGBoost models) is left alone.
     fn accepts(&self, item: &Item) -> bool {
-        item.format == Format::Json && config::looks_like_keras_json(&item.head)
+        // As Python's json.loads(bytes) would read it (UTF-16/32, a BOM).
+        item.format == Format::Json
+            && config::looks_like_keras_json(&crate::scanners::json::python_json_text(&item.head))
     }
     fn scan(&self, item: &Item, ctx: &mut ScanCtx<'_>) -> Result<(), ScanError> {
         let bytes = read_capped(item, ctx)?;
@@ -56,7 +58,7 @@ impl Scanner for KerasConfigScanner {
         }
         let mut walker = Walker::new(ctx.settings);
         let walked = walker.walk(&value);
-        report_findings(ctx, NAME, &item.source, walker.findings);
+        report_walk(ctx, NAME, &item.source, walker);
         walked
     }
 }
@@ -73,6 +75,22 @@ pub(crate) fn read_capped(item: &Item, ctx: &ScanCtx<'_>) -> Result<Vec<u8>, Sca
                 item.blob.len()
             ),
         })),
+    }
+}
+
+/// Report what a config walk found and scan the payloads its layers deserialize.
+pub(crate) fn report_walk(
+    ctx: &mut ScanCtx<'_>,
+    scanner: &'static str,
+    source: &Source,
+    walker: Walker<'_>,
+) {
+    report_findings(ctx, scanner, source, walker.findings);
+    for (label, bytes) in walker.payloads {
+        ctx.scan_embedded(
+            source.child(format!("config[{label}]")),
+            crate::engine::blob::Blob::from_vec(bytes),
+        );
     }
 }
 

@@ -20,7 +20,6 @@ use crate::error::ScanError;
 use crate::findings::{ErrorCategory, Severity};
 use crate::rules;
 use crate::scanners::keras::config::Walker;
-use crate::scanners::keras::report_findings;
 use crate::scanners::protowire::{self, CompactError};
 use crate::scanners::{IssueBuilder, Item, ScanCtx, Scanner};
 use ops::When;
@@ -508,7 +507,7 @@ impl Scanner for KerasMetadataScanner {
                 }
             }
         }
-        report_findings(ctx, LAMBDA_SCANNER, &item.source, walker.findings);
+        crate::scanners::keras::report_walk(ctx, LAMBDA_SCANNER, &item.source, walker);
         result
     }
 }

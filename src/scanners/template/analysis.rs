@@ -132,6 +132,18 @@ const EXEC_NAMES: &[&str] = &[
     "loads",
 ];
 
+/// Variables the renderer passes whose values the model file itself chooses.
+const FILE_CHOSEN_VARS: &[&str] = &[
+    "bos_token",
+    "eos_token",
+    "unk_token",
+    "pad_token",
+    "sep_token",
+    "cls_token",
+    "mask_token",
+    "additional_special_tokens",
+];
+
 const STR_METHODS: &[&str] = &[
     "join",
     "format",
@@ -1233,6 +1245,14 @@ impl<'a> Analyzer<'a> {
             v.data = true;
             return v;
         }
+        if FILE_CHOSEN_VARS.contains(&name) {
+            // The renderer passes the special tokens' texts, which the same file chooses
+            // (GGUF metadata, the tokenizer config); unseen here, they are as good as a name
+            // the template built: used as a key, they can name a dunder.
+            let mut v = Val::data();
+            v.built = true;
+            return v;
+        }
         Val::data()
     }
 
@@ -1633,7 +1653,11 @@ impl<'a> Analyzer<'a> {
             };
             let suspicious_base = base.origin.is_some() || base.literal;
             let introspected = base.origin.as_ref().is_some_and(|o| o.introspected);
-            if key.built && (kind == Access::AttrFilter || suspicious_base) {
+            // Default deny: a key computed by something not followed (a filter or method we
+            // do not model, a token text the file chooses) can name a dunder, and Jinja's
+            // getitem falls back to getattr, so it is reported on any base.
+            let _ = suspicious_base;
+            if key.built {
                 let sev = if introspected {
                     Severity::Critical
                 } else {
@@ -2860,6 +2884,29 @@ mod tests {
     fn plain_chatml_template_is_clean() {
         let t = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
         assert_eq!(worst(t), None);
+    }
+
+    #[test]
+    fn keys_computed_by_anything_not_followed_are_denied_on_any_base() {
+        // Filters and methods the analysis does not evaluate can build `__class__`; Jinja's
+        // getitem falls back to getattr, so the lookup is reported even on render data.
+        for t in [
+            "{{ messages[('<b>__class__</b>'|striptags)] }}",
+            "{{ (messages|first)['class'|center(9)|replace(' ','_')] }}",
+            "{% set k = 'class__'.zfill(9).replace('0','_') %}{{ messages[k] }}",
+            "{% set k = '{:_^9}'.format('class') %}{{ messages[k] }}",
+            // Token texts the file chooses, unseen here.
+            "{{ messages[bos_token] }}",
+        ] {
+            assert!(worst(t).is_some_and(|s| s >= Severity::High), "{t}");
+        }
+        // Constant keys, keys from the messages themselves, and token texts printed are fine.
+        for t in [
+            "{% for m in messages %}{{ m['role'] }}{{ m['content'] }}{% endfor %}{{ bos_token }}",
+            "{% for m in messages %}{% for k in m %}{{ m[k] }}{% endfor %}{% endfor %}",
+        ] {
+            assert_eq!(worst(t), None, "{t}");
+        }
     }
 
     #[test]

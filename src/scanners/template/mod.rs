@@ -208,6 +208,18 @@ pub fn templates_in_config(value: &serde_json::Value) -> Vec<ConfigTemplate<'_>>
                 }
             }
         }
+        // A mapping of names to templates.
+        Some(serde_json::Value::Object(map)) => {
+            for (name, t) in map {
+                if let Some(t) = t.as_str() {
+                    out.push(ConfigTemplate {
+                        label: format!("chat_template[{name}]"),
+                        text: t,
+                        known_vars: known.clone(),
+                    });
+                }
+            }
+        }
         _ => {}
     }
     out
