@@ -151,6 +151,19 @@ pub static RULES: &[Rule] = &[
         [502, 22]
     ),
     rule!(
+        "pickle.unknown-class-method",
+        Medium,
+        "An opcode calls a method of a class no entry vouches for",
+        "BUILD (`__setstate__`, or `__setattr__` for slot state), SETITEM(S) (`__setitem__`), \
+         APPEND(S) (`append`/`extend`) or ADDITEMS (`add`) acts on an instance of a \
+         third-party class that is neither on the allowlist nor in a library profile.",
+        "The unpickler calls the class's own method with data from the file; library classes \
+         exist whose `__setstate__` opens a file or whose `__setitem__` writes one.",
+        "Inspect the class (`modelscan inspect FILE`); if it is plain data, add it to `[pickle] \
+         allow` in the settings file.",
+        [502]
+    ),
+    rule!(
         "pickle.dunder-name",
         Critical,
         "Dunder attribute in an import path",

@@ -156,6 +156,9 @@ pub fn sniff(head: &[u8], tail: &[u8], total_len: u64) -> Format {
 
 /// Format by name only, for content that has no magic (protobuf) or did not sniff.
 pub fn by_extension(name: &str) -> Format {
+    if file_name(name).eq_ignore_ascii_case("saved_model.pbtxt") {
+        return Format::SavedModel;
+    }
     let ext = extension(name);
     match &*ext {
         "pkl" | "pickle" | "joblib" | "dill" | "dat" | "data" | "bin" | "pt" | "pth" | "ckpt"

@@ -60,7 +60,10 @@ pub fn python_json_text(b: &[u8]) -> std::borrow::Cow<'_, [u8]> {
         Enc::Utf16 { le, bom } => {
             let body = if bom { b.get(2..).unwrap_or(&[]) } else { b };
             let units = body.chunks_exact(2).map(|c| {
-                let pair = [c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)];
+                let pair = [
+                    c.first().copied().unwrap_or(0),
+                    c.get(1).copied().unwrap_or(0),
+                ];
                 if le {
                     u16::from_le_bytes(pair)
                 } else {
@@ -111,16 +114,28 @@ enum Enc {
 /// `json.detect_encoding`.
 fn python_json_encoding(b: &[u8]) -> Enc {
     if b.starts_with(&[0, 0, 0xfe, 0xff]) {
-        return Enc::Utf32 { le: false, bom: true };
+        return Enc::Utf32 {
+            le: false,
+            bom: true,
+        };
     }
     if b.starts_with(&[0xff, 0xfe, 0, 0]) {
-        return Enc::Utf32 { le: true, bom: true };
+        return Enc::Utf32 {
+            le: true,
+            bom: true,
+        };
     }
     if b.starts_with(&[0xfe, 0xff]) {
-        return Enc::Utf16 { le: false, bom: true };
+        return Enc::Utf16 {
+            le: false,
+            bom: true,
+        };
     }
     if b.starts_with(&[0xff, 0xfe]) {
-        return Enc::Utf16 { le: true, bom: true };
+        return Enc::Utf16 {
+            le: true,
+            bom: true,
+        };
     }
     if b.starts_with(&[0xef, 0xbb, 0xbf]) {
         return Enc::Utf8Sig;
@@ -129,24 +144,42 @@ fn python_json_encoding(b: &[u8]) -> Enc {
     if b.len() >= 4 {
         if at(0) == 0 {
             return if at(1) != 0 {
-                Enc::Utf16 { le: false, bom: false }
+                Enc::Utf16 {
+                    le: false,
+                    bom: false,
+                }
             } else {
-                Enc::Utf32 { le: false, bom: false }
+                Enc::Utf32 {
+                    le: false,
+                    bom: false,
+                }
             };
         }
         if at(1) == 0 {
             return if at(2) != 0 || at(3) != 0 {
-                Enc::Utf16 { le: true, bom: false }
+                Enc::Utf16 {
+                    le: true,
+                    bom: false,
+                }
             } else {
-                Enc::Utf32 { le: true, bom: false }
+                Enc::Utf32 {
+                    le: true,
+                    bom: false,
+                }
             };
         }
     } else if b.len() == 2 {
         if at(0) == 0 {
-            return Enc::Utf16 { le: false, bom: false };
+            return Enc::Utf16 {
+                le: false,
+                bom: false,
+            };
         }
         if at(1) == 0 {
-            return Enc::Utf16 { le: true, bom: false };
+            return Enc::Utf16 {
+                le: true,
+                bom: false,
+            };
         }
     }
     Enc::Utf8
@@ -310,13 +343,22 @@ mod tests {
             serde_json::from_slice(&python_json_text(text.as_bytes())).unwrap_or_default();
         assert_eq!(v["s"], "NaN \" Infinity");
         assert!(v["a"].is_null() && v["b"][1].is_null());
-        let utf16le: Vec<u8> = "{\"k\": \"v\"}".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let utf16le: Vec<u8> = "{\"k\": \"v\"}"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
         let utf16be_bom: Vec<u8> = [0xfe, 0xff]
             .into_iter()
             .chain("{\"k\": \"v\"}".encode_utf16().flat_map(u16::to_be_bytes))
             .collect();
-        let utf32le: Vec<u8> = "{\"k\": \"v\"}".chars().flat_map(|c| (c as u32).to_le_bytes()).collect();
-        let utf8_bom: Vec<u8> = [0xef, 0xbb, 0xbf].into_iter().chain(*b"{\"k\": \"v\"}").collect();
+        let utf32le: Vec<u8> = "{\"k\": \"v\"}"
+            .chars()
+            .flat_map(|c| (c as u32).to_le_bytes())
+            .collect();
+        let utf8_bom: Vec<u8> = [0xef, 0xbb, 0xbf]
+            .into_iter()
+            .chain(*b"{\"k\": \"v\"}")
+            .collect();
         for b in [utf16le, utf16be_bom, utf32le, utf8_bom] {
             let v: serde_json::Value =
                 serde_json::from_slice(&python_json_text(&b)).unwrap_or_default();

@@ -1616,6 +1616,21 @@ static ALLOW_EXACT: &[(&str, &str, &str)] = &[
         "Bunch",
         "dict subclass holding data (older scikit-learn pickles name it under sklearn.datasets)",
     ),
+    (
+        "gensim.models.doc2vec",
+        "Doctag",
+        "namedtuple of a document tag's counts",
+    ),
+    (
+        "gensim.models.doc2vec",
+        "TaggedDocument",
+        "namedtuple of words and tags",
+    ),
+    (
+        "morfessor.baseline",
+        "ConstrNode",
+        "namedtuple of a construction's counts",
+    ),
     // Mined from what real model files call (fixtures/gen/mine_allowlist.py over the benign
     // fixtures, the labelled corpus and the real-world PyPI files), each reviewed.
     (
@@ -2226,24 +2241,15 @@ static ALLOW_LIBRARY_PREFIXES: &[(&str, &str)] = &[
     ("statsmodels", "statsmodels results"),
     ("category_encoders", "encoders"),
     ("datetime", "value types"),
+    ("gensim", "gensim models, vocabularies and dictionaries"),
+    (
+        "morfessor",
+        "Morfessor segmentation models (shipped with gensim)",
+    ),
+    ("nltk", "NLTK tokenizers and taggers (punkt parameters)"),
+    ("madmom", "madmom neural network processors"),
+    ("allennlp", "AllenNLP vocabularies and configs"),
 ];
-
-fn looks_like_class(name: &str) -> bool {
-    name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-}
-
-fn is_reconstruction_helper(name: &str) -> bool {
-    // Cython's pickle support: `__pyx_unpickle_<Class>` and, for scikit-learn's trees,
-    // `newObj(cls)` (a bare `cls.__new__(cls)`).
-    name == "newObj"
-        || name.contains("_unpickle")
-        || name.starts_with("__pyx_unpickle_")
-        || name.starts_with("_unpickle")
-        || name.starts_with("_new_")
-        || name.starts_with("_reconstruct")
-        || name.starts_with("_rebuild")
-        || name.starts_with("__pyx_unpickle")
-}
 
 /// Numpy's scalar and dtype class names that are lower-case (`numpy.float64`).
 fn is_numpy_scalar_type(name: &str) -> bool {
@@ -2496,10 +2502,11 @@ pub fn library_class_reason(module: &str, qualname: &str) -> Option<&'static str
     if qualname.contains('.') {
         return None;
     }
+    // Any top-level name: the profile vouches for constructing and setting state, never for
+    // calling, so the shape of the name (`cKDTree`, `_BinMapper`, `bsr_array`) does not matter.
     ALLOW_LIBRARY_PREFIXES
         .iter()
         .find(|(prefix, _)| module_matches(prefix, module))
-        .filter(|_| looks_like_class(qualname) || is_reconstruction_helper(qualname))
         .map(|(_, why)| *why)
 }
 
@@ -3039,9 +3046,15 @@ mod tests {
                 "{m}.{n}"
             );
         }
-        // Not class-shaped, or walked through an attribute: not vouched for at all.
+        // The shape of the name does not matter for construction (`cKDTree`, `_BinMapper`);
+        // calling any of them is not vouched for.
         assert!(matches!(
-            judge(&s(), "sklearn.utils", "some_function"),
+            judge(&s(), "scipy.spatial._ckdtree", "cKDTree"),
+            Verdict::ConstructOnly { .. }
+        ));
+        // Outside the profiles: not vouched for at all.
+        assert!(matches!(
+            judge(&s(), "fsspec.caching", "MMapCache"),
             Verdict::Unknown { stdlib: false }
         ));
         assert!(matches!(

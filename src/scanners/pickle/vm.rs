@@ -1588,6 +1588,28 @@ impl<'a> Vm<'a> {
             // type's `__new__` and fail on a function. Calling a class runs its `__init__` (or
             // a metaclass `__call__`), so a capitalised name is no excuse.
             let calls_it = matches!(kind, CallKind::Reduce | CallKind::Inst | CallKind::Obj);
+            // NEWOBJ hands the file's arguments to the class's own `__new__` (sympy's
+            // classes eval a string there); without arguments it is `object.__new__`.
+            let new_with_args = matches!(kind, CallKind::NewObj | CallKind::NewObjEx)
+                && matches!(imp.verdict, Verdict::Unknown { stdlib: false })
+                && !tuple_items(&args).is_empty();
+            if new_with_args {
+                self.finding_with(
+                    "pickle.unknown-global-called",
+                    Severity::High,
+                    &imp.module,
+                    &imp.name,
+                    Some(format!(
+                        "{} hands arguments from the file to {m}.{n}.__new__, a class no entry vouches for",
+                        call_name(kind)
+                    )),
+                    format!(
+                        "a class's own __new__ runs with the arguments (some evaluate strings); \
+                         {m}.{n} is not on the allowlist"
+                    ),
+                    offset,
+                );
+            }
             if calls_it {
                 let listed = if matches!(imp.verdict, Verdict::ConstructOnly { .. }) {
                     "its library is a profile, but no entry vouches for calling this name"
@@ -1668,6 +1690,27 @@ impl<'a> Vm<'a> {
                         );
                     }
                 }
+            }
+        }
+        if matches!((m, n), ("copyreg", "__newobj__" | "__newobj_ex__")) && arg_items.len() > 1 {
+            // copyreg.__newobj__(cls, *args) is cls.__new__(cls, *args).
+            let unknown = arg_items
+                .first()
+                .and_then(|c| self.import_rc(c))
+                .filter(|c| matches!(c.verdict, Verdict::Unknown { stdlib: false }));
+            if let Some(c) = unknown {
+                self.finding_with(
+                    "pickle.unknown-global-called",
+                    Severity::High,
+                    &c.module,
+                    &c.name,
+                    Some(format!(
+                        "copyreg.{n} hands arguments from the file to {}.{}.__new__, a class no entry vouches for",
+                        c.resolved_module, c.resolved_name
+                    )),
+                    "a class's own __new__ runs with the arguments (some evaluate strings)".into(),
+                    offset,
+                );
             }
         }
         if is_external_wrapper(&imp) {
@@ -1780,6 +1823,45 @@ impl<'a> Vm<'a> {
                 None => Some("an instance of a class computed at load time".into()),
             },
         }
+    }
+
+    /// An opcode that calls a method of the object it acts on (BUILD `__setstate__`, SETITEM
+    /// `__setitem__`, APPEND `append`, ADDITEMS `add`): on an instance of a class that no
+    /// entry or library profile vouches for, that method is the class's own code, run with
+    /// data from the file.
+    fn check_method_on_unknown(
+        &mut self,
+        st: &State,
+        target: &V,
+        op: &str,
+        method: &str,
+        offset: u64,
+    ) {
+        let Some(Ok(cls)) = self.instance_class(st, target) else {
+            return;
+        };
+        let Some(imp) = self.import_rc(cls) else {
+            return;
+        };
+        if !matches!(imp.verdict, Verdict::Unknown { stdlib: false }) {
+            return;
+        }
+        self.finding_with(
+            "pickle.unknown-class-method",
+            Severity::Medium,
+            &imp.module,
+            &imp.name,
+            Some(format!(
+                "{op} calls {method} of {}.{}, a class no entry or library profile vouches for",
+                imp.resolved_module, imp.resolved_name
+            )),
+            format!(
+                "{op} runs the class's own {method} when it defines one (a file write, an eval of \
+                 a string); nothing lists {}.{} as data",
+                imp.resolved_module, imp.resolved_name
+            ),
+            offset,
+        );
     }
 
     /// A call of an allowlisted callable that calls `methods` of its arguments: each argument
@@ -1988,6 +2070,12 @@ impl<'a> Vm<'a> {
     fn add_items(&mut self, st: &mut State, from: usize, offset: u64, op: &str) -> R<()> {
         let target = self.target_below(st, from)?;
         self.check_planted_method(st, &target, op, offset);
+        let method = if op == "ADDITEMS" {
+            "add"
+        } else {
+            "append or extend"
+        };
+        self.check_method_on_unknown(st, &target, op, method, offset);
         let State {
             stack,
             nodes,
@@ -2028,6 +2116,7 @@ impl<'a> Vm<'a> {
     /// SETITEM(S): the key/value pairs `st.stack[from..]` go into the dict under them.
     fn set_items(&mut self, st: &mut State, from: usize, offset: u64) -> R<()> {
         let target = self.target_below(st, from)?;
+        self.check_method_on_unknown(st, &target, "SETITEM", "__setitem__", offset);
         if let V::Node(id) = target {
             let keyed = state_items(st.stack.get(from..).unwrap_or_default());
             self.record_keyed(st, id, keyed, offset);
@@ -2115,6 +2204,13 @@ impl<'a> Vm<'a> {
                 );
             }
             V::Node(node) => {
+                self.check_method_on_unknown(
+                    st,
+                    &obj,
+                    "BUILD",
+                    "__setstate__ (or __setattr__)",
+                    offset,
+                );
                 self.record_planted(st, *node, methods, offset);
                 let id = *node as usize;
                 let callee = match st.nodes.get_mut(id) {
@@ -2975,10 +3071,45 @@ mod tests {
         );
         // So is a class-shaped name of a library profile that no entry lists.
         assert_eq!(called(b"\x80\x02ctorch.utils.data\nDataset\n)R."), flagged);
-        // NEWOBJ reaches only a type's __new__ (a function fails there): not a call.
-        assert!(
-            called(b"\x80\x02cevilpkg.helpers\nrun_code\nX\x01\x00\x00\x00x\x85\x81.").is_empty()
+        // NEWOBJ reaches only a type's __new__: without arguments that is object.__new__;
+        // with arguments from the file, the class's own __new__ runs them (sympy evals).
+        assert!(called(b"\x80\x02cevilpkg.helpers\nRunner\n)\x81.").is_empty());
+        assert_eq!(
+            called(b"\x80\x02cevilpkg.helpers\nrun_code\nX\x01\x00\x00\x00x\x85\x81."),
+            flagged
         );
+        assert_eq!(
+            called(b"\x80\x04\x8c\x05sympy\x8c\x03Abs\x93\x8c\x01x\x85\x81."),
+            flagged
+        );
+    }
+
+    #[test]
+    fn opcodes_that_call_methods_of_unvouched_classes_are_reported() {
+        let rules_of = |p: &[u8]| {
+            let o = run(p);
+            assert!(o.error.is_none(), "{:?}", o.error);
+            rules(&o)
+        };
+        let want = vec!["pickle.unknown-class-method"];
+        // fsspec.caching.MMapCache(): BUILD runs its __setstate__ (which opens a file).
+        let obj = b"\x80\x04\x8c\x0efsspec.caching\x8c\tMMapCache\x93)\x81";
+        assert_eq!(
+            rules_of(&[&obj[..], b"}\x8c\x01k\x8c\x01v\x73b."].concat()),
+            want
+        );
+        // SETITEM on it runs its __setitem__; APPEND its append.
+        assert_eq!(
+            rules_of(&[&obj[..], b"\x8c\x01k\x8c\x01vs."].concat()),
+            want
+        );
+        assert_eq!(rules_of(&[&obj[..], b"\x8c\x01ka."].concat()), want);
+        // A library profile's class, or an allowlisted one, is data.
+        let sk =
+            b"\x80\x04\x8c\x1esklearn.linear_model._logistic\x8c\x12LogisticRegression\x93)\x81}b.";
+        assert!(rules_of(sk).is_empty());
+        let od = b"\x80\x04\x8c\x0bcollections\x8c\x0bOrderedDict\x93)R\x8c\x01k\x8c\x01vs.";
+        assert!(rules_of(od).is_empty());
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! The variables and assets of a SavedModel folder are other files, not read here.
 
 pub mod ops;
+pub mod pbtxt;
 pub mod proto;
 
 use crate::engine::blob::Blob;
@@ -57,7 +58,23 @@ impl Scanner for SavedModelOpScanner {
         if leaf_file_name(item) == "fingerprint.pb" {
             return Ok(());
         }
-        let graphs = decode_graphs(&item.blob, ctx)?;
+        let graphs = if leaf_file_name(item).ends_with(".pbtxt") {
+            // The text format, which TensorFlow loads when there is no saved_model.pb.
+            let cap = ctx.settings.limits.max_in_memory_bytes;
+            let Some(text) = item.blob.to_vec_capped(cap)? else {
+                return Err(ScanError::Limit(crate::limits::LimitHit {
+                    limit: "max_in_memory_bytes",
+                    detail: format!("a text SavedModel of {} bytes", item.blob.len()),
+                }));
+            };
+            ctx.budget.charge_bytes(text.len() as u64)?;
+            let wire = pbtxt::to_wire(&text).map_err(|e| {
+                ScanError::malformed(FORMAT, None, format!("not a text-format SavedModel ({e})"))
+            })?;
+            decode_graphs(&crate::engine::blob::Blob::from_vec(wire), ctx)?
+        } else {
+            decode_graphs(&item.blob, ctx)?
+        };
         let mut ops = OpIndex::default();
         for g in &graphs {
             ops.add_graph(g);
