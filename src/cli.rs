@@ -61,6 +61,9 @@ pub struct InspectArgs {
     /// Path to a settings file. Defaults to ./modelscan-settings.toml
     #[arg(long = "settings-file")]
     pub settings_file: Option<PathBuf>,
+    /// Ignore every settings file (also ./modelscan-settings.toml): the built-in defaults only.
+    #[arg(long, conflicts_with = "settings_file")]
+    pub isolated: bool,
     /// Judge every pickle import that is not on the allowlist as an issue.
     #[arg(long)]
     pub strict: bool,
@@ -113,6 +116,9 @@ pub struct ScanArgs {
     /// Path to a settings file. Defaults to ./modelscan-settings.toml
     #[arg(long = "settings-file")]
     pub settings_file: Option<PathBuf>,
+    /// Ignore every settings file (also ./modelscan-settings.toml): the built-in defaults only.
+    #[arg(long, conflicts_with = "settings_file")]
+    pub isolated: bool,
     /// Print a list of files that were skipped during the scan
     #[arg(long = "show-skipped")]
     pub show_skipped: bool,

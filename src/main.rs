@@ -69,9 +69,15 @@ fn usage_error(msg: &str) -> ExitCode {
 
 /// The settings file named on the command line, else `./modelscan-settings.toml` if present,
 /// else the defaults; with the notice ModelScan prints about it.
-fn load_settings(file: Option<&Path>) -> Result<(Settings, String), ExitCode> {
+fn load_settings(file: Option<&Path>, isolated: bool) -> Result<(Settings, String), ExitCode> {
     let cwd = std::env::current_dir().unwrap_or_default();
     let default_settings = cwd.join("modelscan-settings.toml");
+    if isolated {
+        return Ok((
+            Settings::defaults(),
+            "Settings files ignored (--isolated). Using defaults. ".to_string(),
+        ));
+    }
     let (settings, notice) = match file {
         Some(p) if !p.is_file() => {
             return Err(usage_error(&format!(
@@ -109,7 +115,7 @@ fn run_scan(a: cli::ScanArgs) -> ExitCode {
         println!("modelscan, version {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
     }
-    let (mut settings, notice) = match load_settings(a.settings_file.as_deref()) {
+    let (mut settings, notice) = match load_settings(a.settings_file.as_deref(), a.isolated) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -337,7 +343,7 @@ fn emit(
 }
 
 fn run_inspect(a: cli::InspectArgs) -> ExitCode {
-    let (mut settings, _) = match load_settings(a.settings_file.as_deref()) {
+    let (mut settings, _) = match load_settings(a.settings_file.as_deref(), a.isolated) {
         Ok(s) => s,
         Err(code) => return code,
     };

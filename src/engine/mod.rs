@@ -406,6 +406,18 @@ fn dispatch(ctx: &mut ScanCtx<'_>, source: Source, blob: Blob, head: Vec<u8>, fo
 /// Run the scanners that accept `item`; skip it if none does.
 pub fn scan_leaf(ctx: &mut ScanCtx<'_>, item: Item) {
     let scanners = scanners::scanners_for(&item, ctx.settings);
+    // A scanner the settings disable leaves its files unread: that is said, and the file is
+    // not vouched for (an error entry, so the run cannot end "No issues found" on it).
+    for name in scanners::disabled_for(&item, ctx.settings) {
+        ctx.error(
+            "ModelScan",
+            &item.source,
+            ErrorCategory::ModelScan,
+            format!(
+                "not scanned: the settings disable {name} (scanners.\"{name}\".enabled = false)"
+            ),
+        );
+    }
     if scanners.is_empty() {
         ctx.skip(
             "ModelScan",

@@ -10,10 +10,14 @@ pub fn for_terminal(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}');
-        if (c.is_control() && c != '\n' && c != '\t') || bidi {
-            out.push_str(&format!("\\u{{{:x}}}", c as u32));
-        } else {
-            out.push(c);
+        // Every control character, line feeds and tabs too: a member named
+        // "x\n--- Summary ---\n No issues found!" must not write report lines (as fd does).
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() || bidi => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
         }
     }
     out
@@ -28,7 +32,10 @@ mod tests {
         assert_eq!(for_terminal("os\x1b[2J"), "os\\u{1b}[2J");
         assert_eq!(for_terminal("a\u{202e}b"), "a\\u{202e}b");
         assert_eq!(for_terminal("plain"), "plain");
-        assert_eq!(for_terminal("tab\there\nnewline"), "tab\there\nnewline");
+        assert_eq!(
+            for_terminal("tab\there\nnewline\r"),
+            "tab\\there\\nnewline\\r"
+        );
         assert_eq!(for_terminal("del\x7f"), "del\\u{7f}");
         assert_eq!(for_terminal("caf\u{e9}"), "caf\u{e9}");
     }

@@ -90,7 +90,19 @@ pub fn scanners_for(item: &Item, settings: &Settings) -> Vec<&'static dyn Scanne
         .iter()
         .copied()
         .filter(|s| s.accepts(item))
-        .filter(|s| s.name() == pickle::PICKLE_SCANNER || settings.scanner_enabled(s.name()))
+        .filter(|s| settings.scanner_enabled(s.name_for(item)))
+        .collect()
+}
+
+/// The scanners that accept `item` but that the settings disable (by the name ModelScan
+/// reports for this item).
+pub fn disabled_for(item: &Item, settings: &Settings) -> Vec<&'static str> {
+    SCANNERS
+        .iter()
+        .copied()
+        .filter(|s| s.accepts(item))
+        .map(|s| s.name_for(item))
+        .filter(|n| !settings.scanner_enabled(n))
         .collect()
 }
 

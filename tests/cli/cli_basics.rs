@@ -334,3 +334,72 @@ fn strings_from_files_are_escaped_in_the_console() {
     assert!(!text.contains('\x1b'), "raw escape reached the terminal");
     assert!(text.contains("\\u{1b}"));
 }
+
+#[test]
+fn a_settings_file_that_disables_a_scanner_cannot_make_a_malicious_file_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("evil.pkl"), EVIL).unwrap();
+    std::fs::write(
+        dir.path().join("modelscan-settings.toml"),
+        "[scanners.\"modelscan.scanners.PickleUnsafeOpScan\"]\nenabled = false\n",
+    )
+    .unwrap();
+    // Loaded automatically: the pickle is not read, and the run says so (exit 2, an entry
+    // naming the disabled scanner), never "No issues found" with exit 0.
+    let out = modelscan(dir.path())
+        .args(["-p", "evil.pkl", "-r", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors = r["errors"].as_array().unwrap();
+    assert!(
+        errors.iter().any(|e| e["description"]
+            .as_str()
+            .unwrap_or("")
+            .contains("the settings disable modelscan.scanners.PickleUnsafeOpScan")),
+        "{errors:?}"
+    );
+    assert!(
+        r["summary"]["scanned"].get("scanned_files").is_none(),
+        "{r}"
+    );
+    // --isolated ignores the file: the built-in defaults find the payload.
+    let out = modelscan(dir.path())
+        .args(["-p", "evil.pkl", "--isolated"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("Settings files ignored (--isolated)")
+    );
+}
+
+#[test]
+fn names_from_files_cannot_write_lines_into_the_console_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip =
+        crate::report_cases::zip_bytes(&[("x\n--- Summary ---\n No issues found!\t.pkl", EVIL)]);
+    std::fs::write(dir.path().join("bundle.zip"), zip).unwrap();
+    let out = modelscan(dir.path())
+        .args(["-p", "bundle.zip"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text.contains("x\\n--- Summary ---\\n No issues found!\\t.pkl"),
+        "{text}"
+    );
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.trim() == "--- Summary ---")
+            .count(),
+        1,
+        "{text}"
+    );
+    assert!(
+        !text.lines().any(|l| l.trim() == "No issues found!"),
+        "{text}"
+    );
+}
