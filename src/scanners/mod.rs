@@ -230,6 +230,14 @@ impl ScanCtx<'_> {
         });
     }
 
+    /// Take `source` back off the scanned list (a scanner found it is not its format after
+    /// all, and skips it instead).
+    pub fn unscan(&mut self, source: &Source) {
+        if let Some(k) = self.out.scanned.iter().rposition(|s| s == source) {
+            self.out.scanned.remove(k);
+        }
+    }
+
     pub fn skip(
         &mut self,
         scan_name: &'static str,

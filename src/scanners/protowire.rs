@@ -361,3 +361,64 @@ pub fn decode<M: prost::Message + Default, S: Schema>(
     let c = compact(blob, root, max_messages, max_in_memory_bytes)?;
     Ok((M::decode(c.bytes.as_slice()), c.bytes_read))
 }
+
+/// Whether `bytes` is one well-formed protobuf message of any schema: every key has a valid
+/// field number and wire type, every varint ends, every length stays inside the message, and
+/// groups close. (Length-delimited fields are not looked into.) Used to tell another protobuf
+/// (an ONNX TensorProto saved as `.pb`) from a damaged TensorFlow file.
+pub fn is_well_formed(bytes: &[u8]) -> bool {
+    fn varint(b: &[u8], i: &mut usize) -> Option<u64> {
+        let mut v: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let c = *b.get(*i)?;
+            *i += 1;
+            v |= u64::from(c & 0x7f) << shift;
+            if c & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+    let mut i = 0usize;
+    let mut groups: Vec<u64> = Vec::new();
+    while i < bytes.len() {
+        let Some(key) = varint(bytes, &mut i) else {
+            return false;
+        };
+        let field = key >> 3;
+        if field == 0 || field > 536_870_911 {
+            return false;
+        }
+        match key & 7 {
+            0 => {
+                if varint(bytes, &mut i).is_none() {
+                    return false;
+                }
+            }
+            1 => i = i.saturating_add(8),
+            2 => {
+                let Some(n) = varint(bytes, &mut i) else {
+                    return false;
+                };
+                i = i.saturating_add(usize::try_from(n).unwrap_or(usize::MAX));
+            }
+            3 => {
+                if groups.len() > 64 {
+                    return false;
+                }
+                groups.push(field);
+            }
+            4 => {
+                if groups.pop() != Some(field) {
+                    return false;
+                }
+            }
+            5 => i = i.saturating_add(4),
+            _ => return false,
+        }
+        if i > bytes.len() {
+            return false;
+        }
+    }
+    groups.is_empty()
+}

@@ -403,3 +403,26 @@ fn names_from_files_cannot_write_lines_into_the_console_report() {
         "{text}"
     );
 }
+
+#[test]
+fn data_files_with_generic_names_are_skipped_but_pickle_names_fail_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    // word2vec's binary format: a text header, then raw floats.
+    let mut w2v = b"3 2\nthe ".to_vec();
+    w2v.extend_from_slice(&[0x00, 0x00, 0x80, 0x3f, 0xcd, 0xcc, 0x4c, 0x3e, b'\n']);
+    std::fs::write(dir.path().join("vectors.bin"), &w2v).unwrap();
+    let out = modelscan(dir.path())
+        .args(["-p", "vectors.bin", "-r", "json", "--show-skipped"])
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(3), "{r}");
+    assert!(r["errors"].as_array().unwrap().is_empty(), "{r}");
+    // The same bytes named as a pickle: the loader would try, so it is an error.
+    std::fs::write(dir.path().join("model.pkl"), &w2v).unwrap();
+    let out = modelscan(dir.path())
+        .args(["-p", "model.pkl", "-r", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -177,6 +177,21 @@ pub(crate) mod tests {
         run_item_with(scanner, &item, settings)
     }
 
+    /// Scan `bytes` named `rel` (a SavedModel-format item).
+    pub fn run_bytes_with(
+        scanner: &dyn Scanner,
+        rel: &str,
+        bytes: &[u8],
+        settings: &Settings,
+    ) -> (Outcome, Result<(), ScanError>) {
+        let item = item_from(
+            bytes.to_vec(),
+            Source::file(rel.to_string(), rel.into()),
+            Format::SavedModel,
+        );
+        run_item_with(scanner, &item, settings)
+    }
+
     pub fn run(
         scanner: &dyn Scanner,
         rel: &str,

@@ -52,6 +52,42 @@ impl Scanner for PickleScanner {
         if !ctx.settings.scanner_enabled(scanner) {
             return Ok(());
         }
+        let issues_before = ctx.out.issues.len();
+        let result = self.scan_enabled(item, ctx, scanner);
+        // A generic data name (`.bin`, `.sav`, `.dat`: word2vec vectors, IDL saves, raw
+        // floats) whose bytes neither look like a pickle nor parse as one is not a pickle:
+        // the loader would fail before running anything, so it is skipped, not an error.
+        // A pickle-only name (`.pkl`, `.pt`, `.joblib` ...) stays an error: fail closed.
+        if let Err(ScanError::Pickle(_)) = &result {
+            let generic = matches!(
+                &*crate::engine::detect::extension(item.name()),
+                "bin" | "sav" | "dat" | "data" | "p"
+            );
+            if generic
+                && ctx.out.issues.len() == issues_before
+                && !opcodes::looks_like_pickle_of(&item.head, item.blob.len())
+            {
+                ctx.unscan(&item.source);
+                ctx.skip(
+                    "pickle",
+                    &item.source,
+                    crate::findings::SkipCategory::ScanNotSupported,
+                    "not a pickle: no pickle parses from its first byte (a data file with a generic extension)",
+                );
+                return Ok(());
+            }
+        }
+        result
+    }
+}
+
+impl PickleScanner {
+    fn scan_enabled(
+        &self,
+        item: &Item,
+        ctx: &mut ScanCtx<'_>,
+        scanner: &'static str,
+    ) -> Result<(), ScanError> {
         // A small item was read whole for detection: walk those bytes, not the blob again.
         if item.head.len() as u64 == item.blob.len() {
             return scan_seekable(

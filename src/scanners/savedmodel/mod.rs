@@ -73,7 +73,24 @@ impl Scanner for SavedModelOpScanner {
             })?;
             decode_graphs(&crate::engine::blob::Blob::from_vec(wire), ctx)?
         } else {
-            decode_graphs(&item.blob, ctx)?
+            match decode_graphs(&item.blob, ctx) {
+                // A `.pb` that TensorFlow's loaders do not open by name (not saved_model.pb)
+                // and that is a well-formed protobuf of another schema (ONNX's test tensors
+                // are TensorProto files named input_0.pb) holds no graph: nothing to report.
+                Err(ScanError::Malformed { .. })
+                    if !leaf_file_name(item).eq_ignore_ascii_case("saved_model.pb")
+                        && item.blob.len() <= ctx.settings.limits.max_in_memory_bytes
+                        && item
+                            .blob
+                            .to_vec_capped(ctx.settings.limits.max_in_memory_bytes)
+                            .ok()
+                            .flatten()
+                            .is_some_and(|b| protowire::is_well_formed(&b)) =>
+                {
+                    return Ok(());
+                }
+                r => r?,
+            }
         };
         let mut ops = OpIndex::default();
         for g in &graphs {
@@ -622,6 +639,30 @@ mod tests {
         let mut o = PathOrigin::default();
         o.walk(&by_name, input.as_bytes(), 0);
         o
+    }
+
+    #[test]
+    fn another_protobuf_named_pb_is_not_an_error_but_a_damaged_savedmodel_is() {
+        // An ONNX TensorProto (dims 2, data_type 1, raw_data 8 bytes) saved as input_0.pb.
+        let tensor = [
+            0x08, 0x02, 0x10, 0x01, 0x4a, 0x08, 0, 0, 0x80, 0x3f, 0, 0, 0, 0x40,
+        ];
+        assert!(protowire::is_well_formed(&tensor));
+        let (out, r) = crate::scanners::keras::tests::run_bytes_with(
+            &SavedModelOpScanner,
+            "test_data_set_0/input_0.pb",
+            &tensor,
+            &crate::settings::Settings::defaults(),
+        );
+        assert!(r.is_ok() && out.issues.is_empty(), "{r:?}");
+        let (_, r) = crate::scanners::keras::tests::run_bytes_with(
+            &SavedModelOpScanner,
+            "m/saved_model.pb",
+            &tensor,
+            &crate::settings::Settings::defaults(),
+        );
+        assert!(r.is_err());
+        assert!(!protowire::is_well_formed(&[0x0a, 0x05, 1]));
     }
 
     #[test]
