@@ -159,9 +159,12 @@ pub struct ScanArgs {
     /// Print nothing but the report.
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
-    /// Leave sha256 hashes out of the json, jsonl and sarif reports (hashing reads every byte
-    /// of every file; the console report has no hashes and never computes them).
-    #[arg(long = "no-hash")]
+    /// Add the sha256 of every file and member to the json, jsonl and sarif reports (hashing
+    /// reads every byte of every file, so it is off unless asked for).
+    #[arg(long = "hash")]
+    pub hash: bool,
+    /// Compute no hashes (the default; kept for scripts written for earlier versions).
+    #[arg(long = "no-hash", conflicts_with = "hash")]
     pub no_hash: bool,
     /// Never show the progress bar (it is only shown on a terminal, and not when CI is set).
     #[arg(long = "no-progress")]

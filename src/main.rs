@@ -147,7 +147,7 @@ fn run_scan(a: cli::ScanArgs) -> ExitCode {
         settings.jobs = j.max(1);
     }
     settings.show_imports = a.show_imports;
-    settings.hashes = settings.report_format.wants_hashes(a.no_hash);
+    settings.hashes = settings.report_format.wants_hashes(a.hash && !a.no_hash);
     let output_file: Option<PathBuf> = a
         .output_file
         .clone()

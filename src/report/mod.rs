@@ -36,6 +36,9 @@ pub struct Report {
     pub imports: Vec<ImportsOut>,
     /// sha256 of each scanned file and member.
     pub files: Vec<FileOut>,
+    /// Whether `files` holds hashes: "sha256" (asked for with `--hash`), or "off" (not
+    /// computed, so an empty `files` is not a failure).
+    pub hashes: &'static str,
     #[serde(skip)]
     pub raw_issues: Vec<Issue>,
     /// The suppressed issues with their sources (SARIF lists them with a suppression).
@@ -231,6 +234,7 @@ impl Report {
                     sha256: h.clone(),
                 })
                 .collect(),
+            hashes: if settings.hashes { "sha256" } else { "off" },
             raw_issues: active,
             raw_suppressed: suppressed,
             raw_files: out.hashes,

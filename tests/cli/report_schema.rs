@@ -54,7 +54,7 @@ fn nothing_scanned_report_matches_the_schema() {
 #[test]
 fn the_schema_rejects_what_it_should() {
     let (_dir, case) = report_cases::mixed();
-    let good = scan_json(&case, &[]).report;
+    let good = scan_json(&case, &["--hash"]).report;
     let mut bad = good.clone();
     bad["issues"][0]["severity"] = Value::String("SEVERE".into());
     assert!(!schema_errors(SCHEMA, &bad).is_empty());
@@ -75,7 +75,8 @@ fn reports_of_every_fixture_match_the_schema() {
 #[test]
 fn every_scanned_file_and_member_has_a_sha256() {
     let (_dir, case) = report_cases::mixed();
-    let r = scan_json(&case, &[]).report;
+    let r = scan_json(&case, &["--hash"]).report;
+    assert_eq!(r["hashes"], "sha256");
     let files: Vec<&str> = r["files"]
         .as_array()
         .unwrap()
@@ -108,7 +109,7 @@ fn a_file_too_large_to_hash_during_the_scan_is_hashed_for_the_report() {
     let f = std::fs::File::create(&big).unwrap();
     f.set_len(65 << 20).unwrap();
     drop(f);
-    let r = scan_json(&big, &[]).report;
+    let r = scan_json(&big, &["--hash"]).report;
     let entry = r["files"]
         .as_array()
         .unwrap()
@@ -139,9 +140,18 @@ fn sha256_zeros(n: usize) -> String {
 }
 
 #[test]
+fn hashes_are_computed_only_when_asked_for_and_the_report_says_so() {
+    let (_dir, case) = report_cases::mixed();
+    let r = scan_json(&case, &[]).report;
+    assert_eq!(r["hashes"], "off");
+    assert!(r["files"].as_array().unwrap().is_empty());
+    assert!(schema_errors(SCHEMA, &r).is_empty());
+}
+
+#[test]
 fn json_snapshot() {
     let (_dir, case) = report_cases::mixed();
-    let r = redact(scan_json(&case, &["--show-skipped"]).report);
+    let r = redact(scan_json(&case, &["--show-skipped", "--hash"]).report);
     let text = serde_json::to_string_pretty(&r).unwrap() + "\n";
     assert_snapshot("mixed.report.json", &text);
 }

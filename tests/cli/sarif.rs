@@ -39,7 +39,7 @@ fn results(v: &Value) -> Vec<Value> {
 #[test]
 fn mixed_scan_is_valid_sarif_with_members_as_logical_locations() {
     let (dir, case) = report_cases::mixed();
-    let (code, v) = sarif(dir.path(), &case, &["--show-skipped"]);
+    let (code, v) = sarif(dir.path(), &case, &["--show-skipped", "--hash"]);
     assert_eq!(code, 1);
     assert_valid(&v);
     let run = &v["runs"][0];
@@ -188,7 +188,7 @@ fn clean_and_single_file_scans_are_valid_sarif() {
     // A file outside the cwd: URIs are relative to its folder.
     let elsewhere = tempfile::tempdir().unwrap();
     let file = case.join("clean.pkl");
-    let (code, v) = sarif(elsewhere.path(), &file, &[]);
+    let (code, v) = sarif(elsewhere.path(), &file, &["--hash"]);
     assert_eq!(code, 0);
     assert_valid(&v);
     assert_eq!(v["runs"][0]["artifacts"][0]["location"]["uri"], "clean.pkl");
@@ -247,7 +247,7 @@ fn sarif_of_the_fixture_corpus_is_valid() {
 #[test]
 fn sarif_snapshot() {
     let (dir, case) = report_cases::mixed();
-    let (_, mut v) = sarif(dir.path(), &case, &["--show-skipped"]);
+    let (_, mut v) = sarif(dir.path(), &case, &["--show-skipped", "--hash"]);
     let run = &mut v["runs"][0];
     run["originalUriBaseIds"]["%SRCROOT%"]["uri"] = Value::String("file:///<cwd>/".into());
     run["tool"]["driver"]["version"] = Value::String("<version>".into());

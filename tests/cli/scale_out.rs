@@ -64,8 +64,8 @@ fn issue_keys<'a>(issues: impl Iterator<Item = &'a Value>) -> BTreeSet<(String, 
 #[test]
 fn jsonl_records_say_what_the_json_report_says() {
     let (dir, case) = report_cases::mixed();
-    let json = scan_json(&case, &[]);
-    let lines = run(dir.path(), &["-r", "jsonl", "-p", "case"], None);
+    let json = scan_json(&case, &["--hash"]);
+    let lines = run(dir.path(), &["-r", "jsonl", "-p", "case", "--hash"], None);
     assert_eq!(lines.code, json.code, "{}", lines.stderr);
     assert_eq!(lines.code, 1);
     assert_valid(&lines.records);
