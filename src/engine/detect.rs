@@ -148,7 +148,7 @@ pub fn sniff(head: &[u8], tail: &[u8], total_len: u64) -> Format {
     if find_eocd(tail).is_some() {
         return Format::Zip;
     }
-    if looks_like_json(head) {
+    if looks_like_json(head, total_len) {
         return Format::Json;
     }
     Format::Unknown
@@ -309,11 +309,32 @@ fn is_zlib_header(head: &[u8]) -> bool {
 
 /// `{` or `[` first, and text (no control bytes but whitespace) in the first KiB: random
 /// binary that happens to start with a bracket is not JSON.
-fn looks_like_json(head: &[u8]) -> bool {
-    let first = head.iter().find(|b| !b.is_ascii_whitespace());
+/// JSON is claimed only after a real parse when the whole file is at hand (an INI or TOML
+/// file starts with `[section]`, a text file with `[` or `{`); for a larger file, the value
+/// after the opening bracket must be one JSON allows.
+fn looks_like_json(head: &[u8], total_len: u64) -> bool {
+    let mut it = head.iter().skip_while(|b| b.is_ascii_whitespace());
+    let first = it.next();
     let sample = head.get(..head.len().min(1024)).unwrap_or(head);
-    matches!(first, Some(b'{') | Some(b'['))
-        && !sample.iter().any(|&b| b < 0x20 && !b.is_ascii_whitespace())
+    let shaped = matches!(first, Some(b'{') | Some(b'['))
+        && !sample.iter().any(|&b| b < 0x20 && !b.is_ascii_whitespace());
+    if !shaped {
+        return false;
+    }
+    if head.len() as u64 >= total_len {
+        return serde_json::from_slice::<serde::de::IgnoredAny>(
+            &crate::scanners::json::python_json_text(head),
+        )
+        .is_ok();
+    }
+    let next = it.find(|b| !b.is_ascii_whitespace());
+    match first {
+        Some(b'{') => matches!(next, Some(b'"') | Some(b'}')),
+        _ => matches!(
+            next,
+            Some(b'"' | b'{' | b'[' | b']' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n' | b'N' | b'I')
+        ),
+    }
 }
 
 /// Whether `tail` (the end of a file) ends with a complete end-of-central-directory record
@@ -350,6 +371,23 @@ pub fn find_eocd(tail: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_is_claimed_only_when_it_parses() {
+        let ini = b"[paths]\ntrain = null\n[system]\nseed = 0\n";
+        assert_eq!(sniff(ini, ini, ini.len() as u64), Format::Unknown);
+        assert_eq!(
+            detect("config.cfg", ini, ini, ini.len() as u64),
+            Format::Unknown
+        );
+        let text = b"[4] Remarks on the data\n";
+        assert_eq!(sniff(text, text, text.len() as u64), Format::Unknown);
+        let json = b"{\"a\": [1, NaN]}";
+        assert_eq!(sniff(json, json, json.len() as u64), Format::Json);
+        // A large file is judged by its first value.
+        assert_eq!(sniff(b"[section]", b"", 1 << 20), Format::Unknown);
+        assert_eq!(sniff(b"[{\"a\"", b"", 1 << 20), Format::Json);
+    }
 
     #[test]
     fn extension_is_case_insensitive_and_ignores_dotfiles() {

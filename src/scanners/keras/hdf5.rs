@@ -102,6 +102,14 @@ fn scan_file(
     let root = file.root_group().map_err(|e| malformed(&e))?;
     let attributes = root.attributes().map_err(|e| malformed(&e))?;
     let offset_size = file.superblock().offset_size;
+    // A Keras model or weights file (what a loader opens and reads every group of), as
+    // opposed to HDF5 data that no model loader reads.
+    let keras = attributes.iter().any(|a| {
+        matches!(
+            a.name.as_str(),
+            "model_config" | "training_config" | "keras_version" | "layer_names" | "backend"
+        )
+    });
     for key in ["model_config", "training_config"] {
         let Some(attr) = attributes.iter().find(|a| a.name == key) else {
             continue;
@@ -127,7 +135,7 @@ fn scan_file(
         super::report_walk(ctx, NAME, &item.source, walker);
         walked?;
     }
-    walk_tree(&file, &links, ctx, &item.source)
+    walk_tree(&file, &links, ctx, &item.source, keras)
 }
 
 fn malformed(e: &hdf5_reader::error::Error) -> ScanError {
@@ -279,6 +287,7 @@ fn escapes(path: &str) -> bool {
         || path.split(['/', '\\']).any(|c| c == "..")
 }
 
+#[allow(clippy::too_many_arguments)]
 fn external_issue(
     ctx: &mut ScanCtx<'_>,
     source: &Source,
@@ -286,7 +295,14 @@ fn external_issue(
     target: &str,
     description: String,
     effect: &str,
+    keras: bool,
 ) {
+    // Plain HDF5 data linking a file beside it (PyTables' own test files do) is read by no
+    // model loader; a Keras file's links are followed when its weights load, and a target
+    // outside the folder is reported whatever the file is.
+    if !keras && !escapes(target) {
+        return;
+    }
     let severity = if escapes(target) {
         Severity::High
     } else {
@@ -318,6 +334,7 @@ fn walk_tree(
     links: &LinkRecorder,
     ctx: &mut ScanCtx<'_>,
     source: &Source,
+    keras: bool,
 ) -> Result<(), ScanError> {
     let root = file.root_group().map_err(|e| malformed(&e))?;
     let max_depth = ctx.settings.limits.max_nesting_depth;
@@ -392,6 +409,7 @@ fn walk_tree(
                             ),
                             "Reading this dataset (loading the weights) reads bytes of another \
                              file on the loading machine into the model.",
+                            keras,
                         );
                     }
                 }
@@ -441,6 +459,7 @@ fn walk_tree(
             ),
             "h5py follows external links when the group is read (loading the weights), opening \
              a file chosen by the model's author on the loading machine.",
+            keras,
         );
     }
     result
@@ -466,6 +485,7 @@ fn tree_error(
                 path.escape_debug()
             ),
             "Reading a virtual dataset reads the source files it names on the loading machine.",
+            true,
         );
     }
     ScanError::malformed("hdf5", None, format!("{}: {e}", path.escape_debug()))
