@@ -132,18 +132,6 @@ const EXEC_NAMES: &[&str] = &[
     "loads",
 ];
 
-/// Variables the renderer passes whose values the model file itself chooses.
-const FILE_CHOSEN_VARS: &[&str] = &[
-    "bos_token",
-    "eos_token",
-    "unk_token",
-    "pad_token",
-    "sep_token",
-    "cls_token",
-    "mask_token",
-    "additional_special_tokens",
-];
-
 const STR_METHODS: &[&str] = &[
     "join",
     "format",
@@ -1245,7 +1233,7 @@ impl<'a> Analyzer<'a> {
             v.data = true;
             return v;
         }
-        if FILE_CHOSEN_VARS.contains(&name) {
+        if super::SPECIAL_TOKEN_KEYS.contains(&name) || name == "additional_special_tokens" {
             // The renderer passes the special tokens' texts, which the same file chooses
             // (GGUF metadata, the tokenizer config); unseen here, they are as good as a name
             // the template built: used as a key, they can name a dunder.

@@ -35,7 +35,9 @@ const MAX_ISSUES_PER_TEMPLATE: usize = 20;
 const MAX_TEMPLATE_DEPTH: u32 = 256;
 
 /// The special tokens transformers passes to the template as variables.
-const SPECIAL_TOKEN_KEYS: &[&str] = &[
+/// The special tokens a renderer passes to the template as variables (their texts come
+/// from the model file).
+pub(crate) const SPECIAL_TOKEN_KEYS: &[&str] = &[
     "bos_token",
     "eos_token",
     "unk_token",
