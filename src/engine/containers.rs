@@ -358,6 +358,25 @@ pub fn scan_zip(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob, head: &[u8]
                 .description(format!("Zip structure anomaly: {a}")),
         );
     }
+    // Data before the archive matters where a model loader opens the file as a zip (torch,
+    // numpy, Keras read by name or by magic and disagree on offsets); a document that embeds
+    // a zip (an .xls with an attachment) is read by none, and its members are scanned anyway.
+    let model_name = matches!(
+        detect::by_extension(source.leaf_name()),
+        Format::Zip | Format::Pickle
+    ) || detect::extension(source.leaf_name()).is_empty();
+    if dir.prefix_len > 0 && model_name {
+        ctx.issue(
+            ENGINE,
+            source,
+            IssueBuilder::new("archive.zip-anomaly")
+                .operator("zip", "structure")
+                .description(format!(
+                    "Zip structure anomaly: {} bytes of other data come before the zip archive (a polyglot or a prepended file)",
+                    dir.prefix_len
+                )),
+        );
+    }
     if dir.prefix_len > 0 {
         // The bytes before the archive are another file (a pickle/zip polyglot): scan them too.
         let prefix = blob.slice(0, dir.prefix_len);

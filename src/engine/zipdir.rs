@@ -100,10 +100,8 @@ pub fn read_directory(blob: &Blob, max_entries: u64) -> Result<ZipDirectory, Str
     // Python's zipfile: bytes before the archive shift every offset ("concat").
     let concat = cd_end.saturating_sub(cd_size).saturating_sub(cd_offset);
     if concat > 0 {
+        // Reported by the caller, which knows whether a model loader opens this name.
         dir.prefix_len = concat;
-        dir.anomalies.push(format!(
-            "{concat} bytes of other data come before the zip archive (a polyglot or a prepended file)"
-        ));
     }
     // (An earlier end record in the tail is not evidence of concatenation: a stored inner zip
     // carries one. Concatenated archives show up as data before this one, below.)

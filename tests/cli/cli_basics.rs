@@ -426,3 +426,28 @@ fn data_files_with_generic_names_are_skipped_but_pickle_names_fail_closed() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn data_before_a_zip_is_an_anomaly_only_where_a_model_loader_opens_the_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut doc = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1".to_vec();
+    doc.extend(std::iter::repeat_n(0u8, 504));
+    doc.extend(crate::report_cases::zip_bytes(&[("notes.txt", b"hello\n")]));
+    std::fs::write(dir.path().join("sheet.xls"), &doc).unwrap();
+    std::fs::write(dir.path().join("model.pt"), &doc).unwrap();
+    let rules = |name: &str| {
+        let out = modelscan(dir.path())
+            .args(["-p", name, "-r", "json"])
+            .output()
+            .unwrap();
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        r["issues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["rule"].as_str().unwrap_or("").to_string())
+            .collect::<Vec<_>>()
+    };
+    assert!(rules("sheet.xls").is_empty());
+    assert_eq!(rules("model.pt"), vec!["archive.zip-anomaly".to_string()]);
+}
