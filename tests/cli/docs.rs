@@ -123,3 +123,22 @@ fn completions_are_generated_for_common_shells() {
         );
     }
 }
+
+#[test]
+fn the_repository_carries_its_license_and_an_example_settings_file_that_create_settings_file_writes() {
+    let license = std::fs::read_to_string(crate::common::repo("LICENSE")).unwrap();
+    assert!(license.contains("Apache License") && license.contains("Version 2.0"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = crate::common::modelscan(dir.path())
+        .args(["create-settings-file"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let written = std::fs::read_to_string(dir.path().join("modelscan-settings.toml")).unwrap();
+    let example =
+        std::fs::read_to_string(crate::common::repo("modelscan-settings.example.toml")).unwrap();
+    assert_eq!(
+        written, example,
+        "modelscan-settings.example.toml differs from what create-settings-file writes; regenerate it with `modelscan create-settings-file --location modelscan-settings.example.toml --force`"
+    );
+}
