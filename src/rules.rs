@@ -164,6 +164,18 @@ pub static RULES: &[Rule] = &[
         [502]
     ),
     rule!(
+        "pickle.unresolved-global",
+        Critical,
+        "A pickle import whose name ModelScan's reading cannot recover",
+        "A STACK_GLOBAL whose module or name does not come from a string literal (directly or \
+         through the memo) in ModelScan's reading of the opcodes: the name is computed while \
+         loading.",
+        "No pickler writes such operands; a computed name can import any global, and it is how \
+         denylist scanners are bypassed.",
+        DO_NOT_LOAD,
+        [502, 94]
+    ),
+    rule!(
         "pickle.dunder-name",
         Critical,
         "Dunder attribute in an import path",

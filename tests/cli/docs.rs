@@ -125,7 +125,8 @@ fn completions_are_generated_for_common_shells() {
 }
 
 #[test]
-fn the_repository_carries_its_license_and_an_example_settings_file_that_create_settings_file_writes() {
+fn the_repository_carries_its_license_and_an_example_settings_file_that_create_settings_file_writes()
+ {
     let license = std::fs::read_to_string(crate::common::repo("LICENSE")).unwrap();
     assert!(license.contains("Apache License") && license.contains("Version 2.0"));
     let dir = tempfile::tempdir().unwrap();

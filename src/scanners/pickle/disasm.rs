@@ -269,13 +269,29 @@ fn operand<R: Read>(rd: &mut Reader<R>, op: Op) -> Result<Arg, String> {
 /// listing goes on only when another pickle starts with PROTO (as stacked pickles such as
 /// legacy `torch.save` files do); anything else after a STOP is data the unpickler never reads.
 pub fn disassemble(r: impl Read, max_ops: usize) -> Listing {
+    let mut lines = Vec::new();
+    let mut out = for_each_op(r, max_ops, |b| b == 0x80, |l| lines.push(l));
+    out.lines = lines;
+    out
+}
+
+/// Walk the opcodes of `r` as `pickletools.genops` does, handing each to `f` (at most
+/// `max_ops`); after a STOP, go on with the next pickle while `next_pickle(first byte)` says so.
+/// The returned listing has no lines (they went to `f`).
+pub fn for_each_op(
+    r: impl Read,
+    max_ops: usize,
+    next_pickle: impl Fn(u8) -> bool,
+    mut f: impl FnMut(Line),
+) -> Listing {
     let mut rd = Reader {
         r: BufReader::with_capacity(64 * 1024, r),
         pos: 0,
     };
     let mut out = Listing::default();
+    let mut count = 0usize;
     loop {
-        if out.lines.len() >= max_ops {
+        if count >= max_ops {
             out.truncated = rd.peek().is_some();
             break;
         }
@@ -298,7 +314,10 @@ pub fn disassemble(r: impl Read, max_ops: usize) -> Listing {
             break;
         };
         match operand(&mut rd, op) {
-            Ok(arg) => out.lines.push(Line { offset, op, arg }),
+            Ok(arg) => {
+                count += 1;
+                f(Line { offset, op, arg });
+            }
             Err(e) => {
                 out.error = Some((offset, format!("{}: {e}", op.name())));
                 break;
@@ -306,7 +325,7 @@ pub fn disassemble(r: impl Read, max_ops: usize) -> Listing {
         }
         if op == Op::Stop {
             out.pickles += 1;
-            if rd.peek() != Some(0x80) {
+            if !rd.peek().is_some_and(&next_pickle) {
                 break;
             }
         }

@@ -5,6 +5,7 @@
 //! (`policy.rs`) judges each import; this module turns what they found into report entries.
 
 pub mod disasm;
+pub mod floor;
 mod memo;
 pub mod numpy;
 pub mod opcodes;
@@ -111,6 +112,76 @@ impl PickleScanner {
             ctx,
         )
         .map(|_| ())
+    }
+}
+
+/// Streams up to this size also get ModelScan's reading (`floor`); past it, a pickle is
+/// almost all payload bytes, which that reading would read a second time.
+const FLOOR_MAX_BYTES: u64 = 64 << 20;
+
+/// ModelScan's reading of the same bytes (`floor::modelscan_globals`): each global it names is
+/// judged by ModelScan's table and by the denylist, and what the VM did not already report at
+/// that severity or more is added. A name ModelScan cannot recover is CRITICAL, as there.
+fn add_floor(
+    out: &mut vm::VmOutcome,
+    whole: &Blob,
+    base_offset: u64,
+    settings: &crate::settings::Settings,
+) {
+    use crate::findings::Severity;
+    let len = whole.len().saturating_sub(base_offset);
+    // joblib streams interleave raw arrays and nested pickles that ModelScan's reading cannot
+    // follow (its memo and operand recovery cross them); their pickle.load reading was scanned.
+    if len > FLOOR_MAX_BYTES || out.joblib_data {
+        return;
+    }
+    let globals = floor::modelscan_globals(whole.slice(base_offset, len).reader());
+    for g in globals {
+        let (rule, severity, why) = if g.module.contains("unknown") || g.name.contains("unknown") {
+            (
+                "pickle.unresolved-global",
+                Severity::Critical,
+                "ModelScan's reading of the stream cannot name this import (its operands are not \
+                 string literals): a name computed at load time can be any global"
+                    .to_string(),
+            )
+        } else {
+            let (rm, rn) = policy::resolve(&g.module, &g.name, 2);
+            let table = policy::modelscan_floor(settings, &g.module, &g.name)
+                .max(policy::modelscan_floor(settings, &rm, &rn));
+            let deny = match policy::judge(settings, &rm, &rn) {
+                policy::Verdict::Dangerous { severity, reason } => Some((severity, reason)),
+                _ => None,
+            };
+            let Some(severity) = table.max(deny.as_ref().map(|d| d.0)) else {
+                continue;
+            };
+            let why = deny.map_or_else(
+                || format!("{}.{} is in the unsafe_globals table", g.module, g.name),
+                |(_, r)| r,
+            );
+            ("pickle.dangerous-global", severity, why)
+        };
+        let covered = out
+            .findings
+            .iter()
+            .any(|f| f.module == g.module && f.operator == g.name && f.severity >= severity)
+            || out
+                .proven
+                .iter()
+                .any(|(m, n)| *m == g.module && *n == g.name);
+        if covered {
+            continue;
+        }
+        out.findings.push(vm::VmFinding {
+            rule,
+            severity,
+            module: g.module,
+            operator: g.name,
+            description: None,
+            why: format!("{why} (ModelScan's reading of the opcodes)"),
+            offset: g.offset,
+        });
     }
 }
 
@@ -267,6 +338,9 @@ fn scan_input<R: Read>(
                 out.nested.extend(plain.nested);
             }
         }
+    }
+    if let Some(w) = whole {
+        add_floor(&mut out, w, base_offset, settings);
     }
     scan_external_files(scanner, source, &out.external_files, base_offset, ctx);
     for f in &out.findings {

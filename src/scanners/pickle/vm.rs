@@ -481,6 +481,9 @@ pub struct VmOutcome {
     pub joblib_data: bool,
     /// Files the loader reads beside this one (offset of the BUILD, name as written).
     pub external_files: Vec<(u64, String)>,
+    /// Denylisted imports (module, name as written) whose every use the VM proved harmless
+    /// (`getattr(<import>, '<constant>')` naming an allowed global).
+    pub proven: Vec<(String, String)>,
 }
 
 /// The shape of a pickle's top value, which property tests compare with what Python pickled.
@@ -633,6 +636,11 @@ impl<'a> Vm<'a> {
         // getattr imported but never resolved to a constant attribute: report it as ModelScan does.
         if self.getattr_resolved == 0 {
             self.flush_getattr();
+        }
+        // Every use resolved to an allowed attribute of an import: proven harmless, which other
+        // readings of the same bytes must respect.
+        if let Some(f) = self.getattr_pending.take() {
+            self.out.proven.push((f.module, f.operator));
         }
         self.out.bytes_read = input.position();
         self.out.imports = std::mem::take(&mut self.imports)
