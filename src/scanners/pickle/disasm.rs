@@ -284,8 +284,9 @@ pub fn for_each_op(
     next_pickle: impl Fn(u8) -> bool,
     mut f: impl FnMut(Line),
 ) -> Listing {
+    // A small buffer: it is zeroed before its first fill, and most pickles are small.
     let mut rd = Reader {
-        r: BufReader::with_capacity(64 * 1024, r),
+        r: BufReader::with_capacity(8 * 1024, r),
         pos: 0,
     };
     let mut out = Listing::default();

@@ -10,7 +10,27 @@
 use super::disasm::{Arg, Line, for_each_op};
 use super::opcodes::Op;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Read;
+
+/// Memo indices are small integers chosen by the file: a multiplicative hash is enough (the
+/// table's size is capped, so a crafted spread of keys costs nothing more).
+#[derive(Default)]
+struct IndexHasher(u64);
+
+impl Hasher for IndexHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
 
 /// One global as ModelScan collects it: module and name as written (or "unknown"), and the
 /// offset of the opcode that imports it.
@@ -46,7 +66,7 @@ fn val_of(arg: &Arg) -> Val {
 pub fn modelscan_globals(r: impl Read) -> Vec<FloorGlobal> {
     let mut committed: Vec<FloorGlobal> = Vec::new();
     let mut pending: Vec<FloorGlobal> = Vec::new();
-    let mut memo: HashMap<u64, Val> = HashMap::new();
+    let mut memo: HashMap<u64, Val, BuildHasherDefault<IndexHasher>> = HashMap::default();
     let mut window: std::collections::VecDeque<Line> = std::collections::VecDeque::new();
     let mut prev: Option<Val> = None;
     let listing = for_each_op(
