@@ -7,7 +7,7 @@
 //! are dropped, as ModelScan drops them (so bytes that are not a pickle add nothing). The VM
 //! reads the same bytes exactly; where the two readings disagree, the report is their union.
 
-use super::disasm::{Arg, Line, for_each_op};
+use super::disasm::{Arg, for_each_op};
 use super::opcodes::Op;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -67,7 +67,10 @@ pub fn modelscan_globals(r: impl Read) -> Vec<FloorGlobal> {
     let mut committed: Vec<FloorGlobal> = Vec::new();
     let mut pending: Vec<FloorGlobal> = Vec::new();
     let mut memo: HashMap<u64, Val, BuildHasherDefault<IndexHasher>> = HashMap::default();
-    let mut window: std::collections::VecDeque<Line> = std::collections::VecDeque::new();
+    // What a walk back from STACK_GLOBAL needs of each opcode: the opcode, the string a string
+    // opcode pushed, or the memo index a GET read.
+    let mut window: std::collections::VecDeque<(Op, Option<String>, Option<u64>)> =
+        std::collections::VecDeque::with_capacity(WINDOW);
     let mut prev: Option<Val> = None;
     let listing = for_each_op(
         r,
@@ -97,14 +100,11 @@ pub fn modelscan_globals(r: impl Read) -> Vec<FloorGlobal> {
                 }
                 Op::StackGlobal => {
                     let mut values: Vec<String> = Vec::new();
-                    for l in window.iter().rev() {
-                        match l.op {
+                    for (op, text, index) in window.iter().rev() {
+                        match op {
                             Op::Memoize | Op::Put | Op::BinPut | Op::LongBinPut => continue,
                             Op::Get | Op::BinGet | Op::LongBinGet => {
-                                let v = match l.arg {
-                                    Arg::Memo(k) => memo.get(&k).cloned(),
-                                    _ => None,
-                                };
+                                let v = index.and_then(|k| memo.get(&k).cloned());
                                 values.push(match v {
                                     Some(Val::Str(s)) => s,
                                     _ => "unknown".into(),
@@ -113,10 +113,9 @@ pub fn modelscan_globals(r: impl Read) -> Vec<FloorGlobal> {
                             Op::ShortBinUnicode
                             | Op::Unicode
                             | Op::BinUnicode
-                            | Op::BinUnicode8 => values.push(match val_of(&l.arg) {
-                                Val::Str(s) => s,
-                                Val::Other => "unknown".into(),
-                            }),
+                            | Op::BinUnicode8 => {
+                                values.push(text.clone().unwrap_or_else(|| "unknown".into()));
+                            }
                             _ => values.push("unknown".into()),
                         }
                         if values.len() == 2 {
@@ -137,11 +136,19 @@ pub fn modelscan_globals(r: impl Read) -> Vec<FloorGlobal> {
                 Op::Stop => committed.append(&mut pending),
                 _ => {}
             }
-            prev = Some(val_of(&line.arg));
+            let text = match val_of(&line.arg) {
+                Val::Str(t) => Some(t),
+                Val::Other => None,
+            };
+            let index = match line.arg {
+                Arg::Memo(k) => Some(k),
+                _ => None,
+            };
+            prev = Some(text.clone().map_or(Val::Other, Val::Str));
             if window.len() == WINDOW {
                 window.pop_front();
             }
-            window.push_back(line);
+            window.push_back((line.op, text, index));
         },
     );
     let _ = listing;
