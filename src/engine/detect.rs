@@ -195,7 +195,11 @@ fn weak_sniff(f: Format) -> bool {
 /// name routes the file to a loader (a template, a SavedModel, a JSON config) over a content
 /// guess that has no magic number either.
 pub fn detect(name: &str, head: &[u8], tail: &[u8], total_len: u64) -> Format {
-    let by_content = sniff(head, tail, total_len);
+    detect_sniffed(name, sniff(head, tail, total_len))
+}
+
+/// `detect`, given what `sniff` said of the content.
+pub fn detect_sniffed(name: &str, by_content: Format) -> Format {
     if weak_sniff(by_content) {
         if crate::scanners::template::is_template_name(&file_name(name).to_ascii_lowercase()) {
             // A Jinja template (`{{ ... }}`, `{% ... %}`) may start like JSON or like pickle

@@ -276,7 +276,8 @@ pub fn scan_blob(ctx: &mut ScanCtx<'_>, source: Source, blob: Blob) {
     } else {
         std::borrow::Cow::Owned(blob.tail(detect::TAIL_LEN).unwrap_or_default())
     };
-    let format = detect::detect(source.leaf_name(), &head, &tail, blob.len());
+    let sniffed = detect::sniff(&head, &tail, blob.len());
+    let format = detect::detect_sniffed(source.leaf_name(), sniffed);
     if source.members.is_empty() {
         record_hash(ctx, &source, &blob, &head);
     }
@@ -287,7 +288,7 @@ pub fn scan_blob(ctx: &mut ScanCtx<'_>, source: Source, blob: Blob) {
         containers::scan_zip(ctx, &source, &blob, &head);
         return;
     }
-    let extra = extra_readings(source.leaf_name(), &head, &tail, blob.len(), format);
+    let extra = extra_readings(source.leaf_name(), &head, sniffed, format);
     if extra.is_empty() {
         dispatch(ctx, source, blob, head, format);
         return;
@@ -303,10 +304,9 @@ pub fn scan_blob(ctx: &mut ScanCtx<'_>, source: Source, blob: Blob) {
 /// a chat-template loader `*.jinja`, whatever the first bytes look like), and `pickle.load`
 /// of a file whose first bytes start a pickle while the rest is another format (an HDF5 user
 /// block). A sniff adds a reading; it never takes the name's away.
-fn extra_readings(name: &str, head: &[u8], tail: &[u8], len: u64, chosen: Format) -> Vec<Format> {
+fn extra_readings(name: &str, head: &[u8], sniffed: Format, chosen: Format) -> Vec<Format> {
     let mut out = Vec::new();
     // The content's guess, where the name won over it (a pickle-looking `saved_model.pb`).
-    let sniffed = detect::sniff(head, tail, len);
     if sniffed != chosen && sniffed != Format::Unknown {
         out.push(sniffed);
     }

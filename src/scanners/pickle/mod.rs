@@ -230,12 +230,14 @@ fn scan_external_files(
             // The file names itself: numpy.load of it is the pickle reading already scanned.
             continue;
         }
+        // Only a regular file: opening a FIFO or a device named by the pickle would block or
+        // read forever.
+        if !std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+            continue;
+        }
         let Ok(file) = std::fs::File::open(&path) else {
             continue;
         };
-        if !file.metadata().is_ok_and(|m| m.is_file()) {
-            continue;
-        }
         if let Ok(blob) = Blob::from_file(file) {
             ctx.scan_embedded(source.child(format!("external[{name}]")), blob);
         }

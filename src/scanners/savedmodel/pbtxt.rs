@@ -140,6 +140,10 @@ impl P<'_> {
 
     /// `: scalar`, `: [a, b]`, `{ ... }`, `: { ... }`, `< ... >`.
     fn value(&mut self, f: Option<(u32, Ty)>, out: &mut Vec<u8>, depth: u32) -> Result<(), String> {
+        // Lists nest too (`[[[...`): bound them with the messages.
+        if depth > MAX_DEPTH {
+            return Err("text protobuf nested too deeply".into());
+        }
         self.ws();
         if self.peek() == Some(b':') {
             self.i += 1;
@@ -157,7 +161,7 @@ impl P<'_> {
                         }
                         Some(b',') => self.i += 1,
                         None => return Err("unterminated list".into()),
-                        _ => self.value(f, out, depth)?,
+                        _ => self.value(f, out, depth + 1)?,
                     }
                 }
             }
@@ -336,5 +340,6 @@ meta_graphs {
         assert_eq!(f.node_def[0].op, b"StringJoin");
         assert!(to_wire(b"meta_graphs { graph_def { node {").is_err());
         assert!(to_wire("a {".repeat(200).as_bytes()).is_err());
+        assert!(to_wire(format!("a: {}", "[".repeat(100_000)).as_bytes()).is_err());
     }
 }
