@@ -1,0 +1,330 @@
+//! Unit tests of the globals policy.
+
+#[test]
+fn a_name_with_thousands_of_dots_gives_a_bounded_candidate_list() {
+    let long = format!("{}os.system", "x.".repeat(5000));
+    let c = candidates("builtins", &long);
+    // The whole name, 2 pairs per split of the first components, the module walks.
+    assert!(
+        c.len() <= 1 + 2 * MAX_SPLIT_COMPONENTS + MAX_MODULE_WALKS,
+        "{}",
+        c.len()
+    );
+    // A denylisted module deep in the chain is still followed.
+    assert!(c.contains(&("os".to_string(), "system".to_string())));
+    let walks = format!("{}system", "os.".repeat(5000));
+    let c = candidates("builtins", &walks);
+    assert!(
+        c.len() <= 1 + 2 * MAX_SPLIT_COMPONENTS + MAX_MODULE_WALKS,
+        "{}",
+        c.len()
+    );
+}
+use super::profiles::*;
+use super::*;
+
+fn s() -> Settings {
+    Settings::defaults()
+}
+
+fn sev(v: &Verdict) -> Option<Severity> {
+    match v {
+        Verdict::Dangerous { severity, .. } => Some(*severity),
+        _ => None,
+    }
+}
+
+#[test]
+fn posix_system_is_critical() {
+    assert_eq!(
+        sev(&judge(&s(), "posix", "system")),
+        Some(Severity::Critical)
+    );
+}
+
+#[test]
+fn private_os_alias_inside_a_harmless_module_is_critical() {
+    assert_eq!(
+        sev(&judge(&s(), "random", "_os.system")),
+        Some(Severity::Critical)
+    );
+}
+
+#[test]
+fn dotted_class_method_of_a_denied_module_is_dangerous() {
+    assert_eq!(
+        sev(&judge(&s(), "bdb", "Bdb.run")),
+        Some(Severity::Critical)
+    );
+    assert!(sev(&judge(&s(), "torch", "hub.load")).is_some());
+}
+
+#[test]
+fn submodule_of_a_denied_module_is_dangerous() {
+    assert!(sev(&judge(&s(), "multiprocessing.util", "spawnv_passfds")).is_some());
+    assert!(sev(&judge(&s(), "_posixsubprocess", "fork_exec")).is_some());
+}
+
+#[test]
+fn compat_mapping_turns_py2_names_into_py3_modules() {
+    assert_eq!(
+        resolve("__builtin__", "eval", 2),
+        ("builtins".to_string(), "eval".to_string())
+    );
+    assert_eq!(resolve("commands", "getoutput", 0).0, "subprocess");
+    assert_eq!(resolve("commands", "getoutput", 4).0, "commands");
+}
+
+#[test]
+fn compat_tables_are_sorted_so_that_resolve_can_search_them() {
+    assert!(NAME_MAPPING.windows(2).all(|w| match w {
+        [a, b] => a.0 < b.0,
+        _ => true,
+    }));
+    assert!(IMPORT_MAPPING.windows(2).all(|w| match w {
+        [a, b] => a.0 < b.0,
+        _ => true,
+    }));
+    // Every entry is found, with the name table first, as `_compat_pickle` applies them.
+    for ((m, n), (m2, n2)) in NAME_MAPPING {
+        assert_eq!(resolve(m, n, 2), (m2.to_string(), n2.to_string()));
+        assert_eq!(resolve(m, n, 3), (m.to_string(), n.to_string()));
+    }
+    for (m, m2) in IMPORT_MAPPING {
+        assert_eq!(
+            resolve(m, "not_renamed", 1),
+            (m2.to_string(), "not_renamed".into())
+        );
+    }
+    assert_eq!(resolve("zzz", "a", 0), ("zzz".to_string(), "a".to_string()));
+}
+
+#[test]
+fn framework_classes_are_safe() {
+    for (m, n) in [
+        ("collections", "OrderedDict"),
+        ("torch._utils", "_rebuild_tensor_v2"),
+        ("torch", "FloatStorage"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("sklearn.tree._tree", "Tree"),
+        ("numpy", "float64"),
+    ] {
+        assert_eq!(judge(&s(), m, n), Verdict::Safe, "{m}.{n}");
+    }
+}
+
+#[test]
+fn a_library_profile_vouches_only_for_constructing_its_unlisted_classes() {
+    for (m, n) in [
+        ("sklearn.linear_model._logistic", "LogisticRegression"),
+        ("torch.nn.modules.linear", "Linear"),
+        ("pandas.core.frame", "DataFrame"),
+    ] {
+        assert!(
+            matches!(judge(&s(), m, n), Verdict::ConstructOnly { .. }),
+            "{m}.{n}"
+        );
+    }
+    // The shape of the name does not matter for construction (`cKDTree`, `_BinMapper`);
+    // calling any of them is not vouched for.
+    assert!(matches!(
+        judge(&s(), "scipy.spatial._ckdtree", "cKDTree"),
+        Verdict::ConstructOnly { .. }
+    ));
+    // Outside the profiles: not vouched for at all.
+    assert!(matches!(
+        judge(&s(), "fsspec.caching", "MMapCache"),
+        Verdict::Unknown { stdlib: false }
+    ));
+    assert!(matches!(
+        judge(&s(), "joblib.parallel", "mp.Process"),
+        Verdict::Unknown { .. } | Verdict::Dangerous { .. }
+    ));
+}
+
+#[test]
+fn third_party_and_stdlib_unknowns_are_told_apart() {
+    assert_eq!(
+        judge(&s(), "mypackage.nets", "Net"),
+        Verdict::Unknown { stdlib: false }
+    );
+    assert_eq!(
+        judge(&s(), "html", "unescape"),
+        Verdict::Unknown { stdlib: true }
+    );
+}
+
+#[test]
+fn exact_allow_entries_beat_module_wide_denials() {
+    assert_eq!(judge(&s(), "types", "SimpleNamespace"), Verdict::Safe);
+    assert!(sev(&judge(&s(), "types", "FunctionType")).is_some());
+}
+
+#[test]
+fn nothing_is_judged_below_modelscans_table() {
+    // ModelScan's unsafe_globals table is the floor, whatever the allowlists say.
+    for (m, n) in [
+        ("os", "stat_result"),
+        ("posix", "getcwd"),
+        ("socket", "AddressFamily"),
+    ] {
+        assert_eq!(sev(&judge(&s(), m, n)), Some(Severity::Critical), "{m}.{n}");
+    }
+}
+
+#[test]
+fn allowlisted_classes_do_not_allow_their_methods() {
+    assert_eq!(judge(&s(), "numpy", "ndarray"), Verdict::Safe);
+    assert_ne!(judge(&s(), "numpy", "ndarray.tofile"), Verdict::Safe);
+    assert_ne!(
+        judge(&s(), "collections", "OrderedDict.fromkeys"),
+        Verdict::Safe
+    );
+    assert_ne!(judge(&s(), "numpy", "memmap"), Verdict::Safe);
+    assert_eq!(judge(&s(), "numpy", "log1p"), Verdict::Safe);
+    assert_eq!(
+        judge(&s(), "sklearn.neighbors._kd_tree", "newObj"),
+        Verdict::Safe
+    );
+    assert_eq!(judge(&s(), "logging", "getLogger"), Verdict::Safe);
+    assert!(sev(&judge(&s(), "logging.config", "dictConfig")).is_some());
+}
+
+#[test]
+fn dunder_walks_are_critical() {
+    assert_eq!(
+        sev(&judge(&s(), "mypackage", "thing.__globals__")),
+        Some(Severity::Critical)
+    );
+}
+
+/// `judge` as it was written before the table-only part was memoised: the reference the
+/// memoised `judge` must agree with.
+fn judge_reference(settings: &Settings, module: &str, qualname: &str) -> Verdict {
+    let canon = canonical_module(module);
+    let mut danger = deny_lookup(settings, module, qualname);
+    for (m, n) in [(module, qualname), (canon, qualname)] {
+        if let Some(sev) = modelscan_floor(settings, m, n) {
+            if danger.as_ref().is_none_or(|(s, _)| sev > *s) {
+                danger = Some((sev, format!("{m}.{n} is in the unsafe_globals table")));
+            }
+        }
+    }
+    if allowed_by_settings(settings, canon, qualname) && danger.is_none() {
+        return Verdict::Safe;
+    }
+    let exact_allow = ALLOW
+        .iter()
+        .any(|a| a.module == canon && !a.name.contains('*') && a.name == qualname);
+    let floor = modelscan_floor(settings, module, qualname)
+        .or_else(|| modelscan_floor(settings, canon, qualname));
+    if exact_allow && !denied_by_name(module, qualname) && floor.is_none() {
+        return Verdict::Safe;
+    }
+    if let Some((severity, reason)) = danger {
+        return Verdict::Dangerous { severity, reason };
+    }
+    if allowed_by_settings(settings, canon, qualname) {
+        return Verdict::Safe;
+    }
+    rest_verdict(module, qualname)
+}
+
+/// Every name the tables know, in the forms a pickle can write them: as listed, with a
+/// sample name for module-wide entries, dotted walks, submodules, aliases, private twins.
+fn table_names() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut add = |m: &str, n: &str| {
+        let n = n.replace('*', "x");
+        for (m2, n2) in [
+            (m.to_string(), n.clone()),
+            (format!("{m}.sub"), n.clone()),
+            (format!("_{m}"), n.clone()),
+            (m.to_string(), format!("{n}.attr")),
+            (m.to_string(), format!("Cls.{n}")),
+            (m.to_string(), format!("{n}.__globals__")),
+            ("random".to_string(), format!("_{m}.{n}")),
+        ] {
+            out.push((m2, n2));
+        }
+    };
+    for (m, n, _, _) in DENYLIST {
+        add(m, n);
+    }
+    for a in ALLOW {
+        add(a.module, a.name);
+    }
+    for (m, _) in ALLOW_LIBRARY_PREFIXES {
+        for n in ["Model", "_reconstruct", "newObj", "helper", "float64"] {
+            add(m, n);
+        }
+    }
+    for n in TORCH_DTYPES {
+        add("torch", n);
+    }
+    for (from, to) in NAME_MAPPING {
+        add(from.0, from.1);
+        add(to.0, to.1);
+    }
+    for (from, to) in IMPORT_MAPPING {
+        add(from, "thing");
+        add(to, "Thing");
+    }
+    for m in [
+        "posix",
+        "nt",
+        "__builtin__",
+        "__builtins__",
+        "posixpath",
+        "ntpath",
+        "__torch__.model",
+        "__main__",
+        "pkg.__init__",
+        "mypackage",
+        "",
+    ] {
+        add(m, "system");
+        add(m, "Net");
+    }
+    add("", "");
+    out
+}
+
+#[test]
+fn memoised_verdicts_match_the_reference_for_every_table_name() {
+    let defaults = s();
+    let mut strict = s();
+    strict.strict = true;
+    let custom = Settings::from_toml_str(
+        "[pickle]\nallow = [\"mypackage.make\", \"numpy.*\", \"os.system\", \"collections.OrderedDict\"]\n\
+         [pickle.deny]\n\"otherpkg.*\" = \"HIGH\"\n\"collections.OrderedDict\" = \"LOW\"\n\
+         \"torch.load\" = \"MEDIUM\"\n\"sklearn.*\" = \"CRITICAL\"\n",
+        Some("t"),
+    )
+    .unwrap();
+    let mut no_table = s();
+    no_table.unsafe_globals.clear();
+    let names = table_names();
+    assert!(names.len() > 1000);
+    for settings in [&defaults, &strict, &custom, &no_table] {
+        // Twice: the first call fills the memo, the second reads it.
+        for _ in 0..2 {
+            for (m, n) in &names {
+                let want = judge_reference(settings, m, n);
+                assert_eq!(judge(settings, m, n), want, "{m} / {n}");
+                assert_eq!(judge_uncached(settings, m, n), want, "{m} / {n}");
+            }
+        }
+    }
+}
+
+#[test]
+fn settings_can_extend_both_lists() {
+    let st = Settings::from_toml_str(
+        "[pickle]\nallow = [\"mypackage.make\"]\n[pickle.deny]\n\"otherpkg.*\" = \"HIGH\"\n",
+        Some("t"),
+    )
+    .unwrap();
+    assert_eq!(judge(&st, "mypackage", "make"), Verdict::Safe);
+    assert_eq!(sev(&judge(&st, "otherpkg.sub", "x")), Some(Severity::High));
+}
