@@ -143,3 +143,17 @@ fn the_repository_carries_its_license_and_an_example_settings_file_that_create_s
         "modelscan-settings.example.toml differs from what create-settings-file writes; regenerate it with `modelscan create-settings-file --location modelscan-settings.example.toml --force`"
     );
 }
+
+#[test]
+fn docs_pickle_policy_md_is_generated_from_the_policy_tables() {
+    let generated = modelscan::scanners::pickle::policy::docs::markdown();
+    assert!(
+        generated.contains("| builtins | eval | CRITICAL |"),
+        "{generated}"
+    );
+    check_generated(
+        "docs/pickle-policy.md",
+        &generated,
+        "a table in src/scanners/pickle/policy/ changed",
+    );
+}

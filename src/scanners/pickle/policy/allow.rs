@@ -68,7 +68,12 @@ pub struct Allow {
 }
 
 impl Allow {
-    const fn new(module: &'static str, name: &'static str, ops: Ops, why: &'static str) -> Allow {
+    pub(super) const fn new(
+        module: &'static str,
+        name: &'static str,
+        ops: Ops,
+        why: &'static str,
+    ) -> Allow {
         Allow {
             module,
             name,
@@ -2423,10 +2428,14 @@ pub fn allowed(module: &str, qualname: &str) -> Option<(Ops, &'static str)> {
     if (module == "numpy" || module.starts_with("numpy.")) && is_numpy_scalar_type(qualname) {
         return Some((TYPE, "numpy scalar type"));
     }
-    if module == "numpy" && !qualname.contains('.') {
-        // numpy's own namespace: ufuncs and array functions (its file and loader functions
-        // are on the denylist, which is checked first).
-        return Some((TYPE, "numpy math function or type"));
+    if module == "numpy" {
+        // numpy's own namespace, name by name (generated, reviewed by category).
+        if let Some(a) = super::numpy_names::NUMPY
+            .iter()
+            .find(|a| a.name == qualname)
+        {
+            return Some((a.ops, a.why));
+        }
     }
     if module.starts_with("numpy.dtypes") {
         return Some((TYPE, "numpy dtype class"));

@@ -87,6 +87,8 @@ use Severity::{Critical as C, High as H, Medium as M};
 mod allow;
 mod callables;
 mod deny;
+pub mod docs;
+mod numpy_names;
 mod profiles;
 #[cfg(test)]
 mod tests;
@@ -95,7 +97,10 @@ use allow::*;
 pub use allow::{
     Allow, CONSTRUCT, FUNC, Ops, TYPE, allow_reason, allowed, entries as allow_entries,
 };
-pub use callables::{implicit_call_methods, is_higher_order, is_nested_loader};
+pub use callables::{
+    Calls, HIGHER_ORDER, HigherOrder, IMPLICIT_CALLS, NESTED_LOADERS, OPCODE_CALLS, higher_order,
+    implicit_call_methods, is_higher_order, is_nested_loader,
+};
 use deny::*;
 pub use profiles::library_class_reason;
 
@@ -231,6 +236,16 @@ fn split_pattern(p: &str) -> Option<(&str, &str)> {
         return Some((m, "*"));
     }
     p.rsplit_once('.')
+}
+
+/// What a name judged `Verdict::Safe` may be used for. A name the settings allow, or one that a
+/// rule rather than an entry vouches for, may be used for everything; an entry says exactly.
+pub fn allowed_ops(settings: &Settings, module: &str, qualname: &str) -> Ops {
+    let canon = canonical_module(module);
+    if allowed_by_settings(settings, canon, qualname) {
+        return TYPE;
+    }
+    allowed(canon, qualname).map_or(TYPE, |(ops, _)| ops)
 }
 
 fn allowed_by_settings(settings: &Settings, module: &str, qualname: &str) -> bool {

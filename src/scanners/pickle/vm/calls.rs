@@ -167,6 +167,23 @@ impl Vm<'_> {
                 );
             }
         }
+        if matches!(kind, CallKind::Reduce | CallKind::Inst | CallKind::Obj)
+            && imp.verdict == Verdict::Safe
+            && !policy::allowed_ops(self.settings, m, n).call
+        {
+            self.finding(
+                "pickle.unknown-global-called",
+                Severity::High,
+                &imp.module,
+                &imp.name,
+                format!(
+                    "{m}.{n} is called with arguments from the file; its allowlist entry vouches \
+                     only for {}",
+                    policy::allowed_ops(self.settings, m, n).describe()
+                ),
+                offset,
+            );
+        }
         let arg_items = tuple_items(&args);
         let calls_it = matches!(kind, CallKind::Reduce | CallKind::Inst | CallKind::Obj);
         if calls_it && imp.verdict == Verdict::Safe {
@@ -174,27 +191,15 @@ impl Vm<'_> {
                 self.check_implicit_calls(st, &imp, methods, &arg_items, offset);
             }
         }
-        if policy::is_higher_order(m, n) {
-            let positions: &[usize] = if (m, n) == ("copyreg", "_reconstructor") {
-                &[1]
-            } else if n.starts_with("_rebuild_from_type") {
-                &[0]
-            } else if (m, n) == ("torch._utils", "_rebuild_wrapper_subclass") {
-                &[]
-            } else if (m, n) == ("numpy", "piecewise") {
-                // piecewise(x, condlist, funclist): calls each function of the list.
-                &[2]
-            } else if matches!((m, n), ("functools" | "_functools", "partial")) {
-                // Making a partial calls nothing: its function is checked when the partial is
-                // handed to something that calls it (`unsafe_callable_arg`) or is called itself
-                // (a computed call).
-                &[]
-            } else if matches!((m, n), ("builtins", "map" | "filter")) {
-                // partial(partial, f), partial(map, f), map(partial, ...) call a callable in
-                // any position: every argument is checked.
-                ALL_POSITIONS
-            } else {
-                &[0]
+        if let Some(h) = policy::higher_order(m, n) {
+            let one;
+            let positions: &[usize] = match h.calls {
+                policy::Calls::Arg(p) => {
+                    one = [p];
+                    &one
+                }
+                policy::Calls::Every => ALL_POSITIONS,
+                policy::Calls::Later => &[],
             };
             for &p in positions {
                 let Some(arg) = arg_items.get(p) else {
@@ -381,7 +386,18 @@ impl Vm<'_> {
         let Some(imp) = self.import_rc(cls) else {
             return;
         };
-        if !matches!(imp.verdict, Verdict::Unknown { stdlib: false }) {
+        // An allowlisted class whose entry does not vouch for BUILD (its `__setstate__` does
+        // more than set attributes) is judged as an unknown one.
+        let unvouched = match imp.verdict {
+            Verdict::Unknown { stdlib: false } => true,
+            Verdict::Safe => {
+                let ops =
+                    policy::allowed_ops(self.settings, &imp.resolved_module, &imp.resolved_name);
+                method.starts_with("__setstate__") && ops.new && !ops.build
+            }
+            _ => false,
+        };
+        if !unvouched {
             return;
         }
         self.finding_with(

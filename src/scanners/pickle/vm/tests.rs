@@ -588,3 +588,42 @@ fn a_payload_running_past_the_end_fails_the_same_when_seeked() {
     assert_eq!(seeked.bytes_read, streamed.bytes_read);
     assert_eq!(seeked.bytes_read, bytes.len() as u64);
 }
+
+#[test]
+fn numpy_names_are_allowed_one_by_one_not_as_a_namespace() {
+    let call = |name: &str| {
+        let p = format!("\u{80}\u{2}cnumpy\n{name}\n(tR.");
+        let bytes: Vec<u8> = p.chars().map(|c| c as u8).collect();
+        rules(&run(&bytes))
+    };
+    // Array math is listed name by name.
+    assert!(call("sin").is_empty());
+    assert!(call("concatenate").is_empty());
+    // numpy.test runs pytest, numpy.lookfor imported modules in numpy 1.x, show_runtime loads
+    // libraries: none is listed, so a call is an issue.
+    for name in [
+        "test",
+        "lookfor",
+        "show_runtime",
+        "set_printoptions",
+        "bmat",
+    ] {
+        assert!(
+            call(name).contains(&"pickle.unknown-global-called"),
+            "{name}: {:?}",
+            call(name)
+        );
+    }
+}
+
+#[test]
+fn the_planted_method_names_are_the_ones_the_opcode_table_lists() {
+    let mut table: Vec<&str> = policy::OPCODE_CALLS
+        .iter()
+        .filter_map(|c| c.plantable)
+        .collect();
+    let mut keys = STATE_KEYS.to_vec();
+    table.sort_unstable();
+    keys.sort_unstable();
+    assert_eq!(table, keys);
+}
