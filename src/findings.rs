@@ -208,6 +208,8 @@ pub enum SkipCategory {
     Symlink,
     /// Excluded by the settings.
     Excluded,
+    /// Not a regular file (a FIFO, a socket, a device): never opened, so never waited on.
+    NotARegularFile,
 }
 
 impl SkipCategory {
@@ -220,6 +222,7 @@ impl SkipCategory {
             SkipCategory::MagicNumber => "MAGIC_NUMBER",
             SkipCategory::Symlink => "SYMLINK",
             SkipCategory::Excluded => "EXCLUDED",
+            SkipCategory::NotARegularFile => "NOT_A_REGULAR_FILE",
         }
     }
 }

@@ -5,14 +5,46 @@ use clap::{CommandFactory, Parser};
 use modelscan::cli::{self, Cli, ColorArg, Command, LogLevel, ReportArg, SeverityArg};
 use modelscan::engine::stream;
 use modelscan::findings::Severity;
-use modelscan::report::{self, console, exit_status, inspect, jsonl, progress, rules_doc, sarif};
+use modelscan::report::{
+    self, EXIT_ERRORS, EXIT_USAGE, console, exit_status, inspect, jsonl, manual, progress,
+    rules_doc, sarif,
+};
 use modelscan::scanners::Outcome;
 use modelscan::settings::{DEFAULT_SETTINGS_TOML, ReportFormat, Settings};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const USAGE: u8 = 4;
+const USAGE: u8 = EXIT_USAGE as u8;
+const FAILED: u8 = EXIT_ERRORS as u8;
+
+/// `eprintln!` that cannot panic: a closed standard error loses the message, nothing more.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// Write `bytes` to standard output. A reader that went away (`modelscan rules | head -1`)
+/// ends the output quietly, as it does for other Unix tools: that is not an error.
+fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// `write_stdout` for the commands whose only product is their output.
+fn print_or_fail(bytes: &[u8]) -> ExitCode {
+    match write_stdout(bytes) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            say!("Error: cannot write the output: {e}");
+            ExitCode::from(FAILED)
+        }
+    }
+}
 
 fn main() -> ExitCode {
     let args = cli::with_default_subcommand(std::env::args().collect());
@@ -33,37 +65,47 @@ fn main() -> ExitCode {
         Command::Rules { id, markdown } => rules(id.as_deref(), markdown),
         Command::Inspect(a) => run_inspect(a),
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "modelscan",
-                &mut std::io::stdout(),
-            );
-            ExitCode::SUCCESS
+            // Rendered first: the generator panics on a write error (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "modelscan", &mut script);
+            print_or_fail(&script)
         }
         Command::Man { dir } => man(dir.as_deref()),
     }
 }
 
 fn man(dir: Option<&Path>) -> ExitCode {
-    let written = match dir {
-        Some(d) => clap_mangen::generate_to(Cli::command(), d),
-        // As `generate_to` renders it: without the `help` pseudo-command.
-        None => clap_mangen::Man::new(Cli::command().disable_help_subcommand(true))
-            .render(&mut std::io::stdout()),
+    let pages = match manual::pages() {
+        Ok(p) => p,
+        Err(e) => {
+            say!("Error: cannot render the manual: {e}");
+            return ExitCode::from(FAILED);
+        }
     };
+    let Some(dir) = dir else {
+        let main = pages
+            .first()
+            .map(|(_, text)| text.as_bytes())
+            .unwrap_or_default();
+        return print_or_fail(main);
+    };
+    let written = std::fs::create_dir_all(dir).and_then(|()| {
+        pages
+            .iter()
+            .try_for_each(|(name, text)| std::fs::write(dir.join(name), text))
+    });
     match written {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("Error: cannot write the manual: {e}");
-            ExitCode::from(2)
+            say!("Error: cannot write the manual into {}: {e}", dir.display());
+            ExitCode::from(FAILED)
         }
     }
 }
 
 fn usage_error(msg: &str) -> ExitCode {
-    eprintln!("Error: {msg}");
-    eprintln!("Try 'modelscan scan --help' for help.");
+    say!("Error: {msg}");
+    say!("Try 'modelscan scan --help' for help.");
     ExitCode::from(USAGE)
 }
 
@@ -112,8 +154,9 @@ fn load_settings(file: Option<&Path>, isolated: bool) -> Result<(Settings, Strin
 
 fn run_scan(a: cli::ScanArgs) -> ExitCode {
     if a.version {
-        println!("modelscan, version {}", env!("CARGO_PKG_VERSION"));
-        return ExitCode::SUCCESS;
+        return print_or_fail(
+            format!("modelscan, version {}\n", env!("CARGO_PKG_VERSION")).as_bytes(),
+        );
     }
     let (mut settings, notice) = match load_settings(a.settings_file.as_deref(), a.isolated) {
         Ok(s) => s,
@@ -155,9 +198,10 @@ fn run_scan(a: cli::ScanArgs) -> ExitCode {
     let machine = settings.report_format != ReportFormat::Console;
     if !a.quiet {
         if machine {
-            eprintln!("{notice}");
+            say!("{notice}");
         } else {
-            println!("{notice}\n");
+            // Only the report's own write decides the exit status.
+            let _ = write_stdout(format!("{notice}\n\n").as_bytes());
         }
     }
     if a.null && a.files_from.is_none() {
@@ -247,8 +291,8 @@ fn write_jsonl(
         Some(p) => match std::fs::File::create(p) {
             Ok(f) => Box::new(f),
             Err(e) => {
-                eprintln!("Error: cannot write {}: {e}", p.display());
-                return ExitCode::from(2);
+                say!("Error: cannot write {}: {e}", p.display());
+                return ExitCode::from(FAILED);
             }
         },
         None => Box::new(std::io::stdout()),
@@ -293,8 +337,12 @@ fn write_jsonl(
         write_failed.get_or_insert(e);
     }
     if let Some(e) = write_failed {
-        eprintln!("Error: cannot write the records: {e}");
-        return ExitCode::from(2);
+        // The scan stopped before the end, so the run vouches for nothing (2); a reader that
+        // went away (`| head`) needs no message.
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            say!("Error: cannot write the records: {e}");
+        }
+        return ExitCode::from(FAILED);
     }
     ExitCode::from(u8::try_from(tally.exit_status()).unwrap_or(2))
 }
@@ -328,18 +376,25 @@ fn emit(
         ReportFormat::Sarif => sarif::render(report, std::env::current_dir().ok().as_deref()),
         ReportFormat::Json | ReportFormat::Jsonl => report::json::render(report),
     };
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
+    let mut printed = text.clone();
     if machine {
-        let _ = out.write_all(b"\n");
+        printed.push('\n');
+    }
+    // A closed pipe is not a failure (`write_stdout`); another write error leaves the report
+    // unread, so a run that would have passed fails.
+    if let Err(e) = write_stdout(printed.as_bytes()) {
+        say!("Error: cannot write the report: {e}");
+        if status == 0 {
+            return ExitCode::from(FAILED);
+        }
     }
     if let (Some(p), true) = (output_file, machine) {
         if let Err(e) = std::fs::write(p, text.as_bytes()) {
-            eprintln!("Error: cannot write {}: {e}", p.display());
-            return ExitCode::from(2);
+            say!("Error: cannot write {}: {e}", p.display());
+            return ExitCode::from(FAILED);
         }
     }
-    ExitCode::from(u8::try_from(status).unwrap_or(2))
+    ExitCode::from(u8::try_from(status).unwrap_or(FAILED))
 }
 
 fn run_inspect(a: cli::InspectArgs) -> ExitCode {
@@ -356,8 +411,8 @@ fn run_inspect(a: cli::InspectArgs) -> ExitCode {
     };
     match inspect::inspect(&a.target, &settings, &opts) {
         Ok(i) => {
-            let _ = std::io::stdout().lock().write_all(i.text.as_bytes());
-            ExitCode::from(u8::try_from(i.status).unwrap_or(2))
+            let _ = write_stdout(i.text.as_bytes());
+            ExitCode::from(u8::try_from(i.status).unwrap_or(FAILED))
         }
         Err(e) => usage_error(&e),
     }
@@ -370,7 +425,7 @@ fn create_settings(a: cli::CreateSettingsArgs) -> ExitCode {
             .join("modelscan-settings.toml")
     });
     if target.exists() && !a.force {
-        eprintln!(
+        say!(
             "{} file already exists. Please use `--force` flag if you intend to overwrite it.",
             target.display()
         );
@@ -382,33 +437,31 @@ fn create_settings(a: cli::CreateSettingsArgs) -> ExitCode {
 fn write_settings(target: &Path) -> ExitCode {
     match std::fs::write(target, DEFAULT_SETTINGS_TOML) {
         Ok(()) => {
-            println!("Settings file written to {}", target.display());
+            let _ =
+                write_stdout(format!("Settings file written to {}\n", target.display()).as_bytes());
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("Error: cannot write {}: {e}", target.display());
-            ExitCode::from(2)
+            say!("Error: cannot write {}: {e}", target.display());
+            ExitCode::from(FAILED)
         }
     }
 }
 
 fn rules(id: Option<&str>, markdown: bool) -> ExitCode {
     if markdown {
-        print!("{}", rules_doc::markdown());
-        return ExitCode::SUCCESS;
+        return print_or_fail(rules_doc::markdown().as_bytes());
     }
     match id {
         None => {
-            for r in modelscan::rules::RULES {
-                println!("{:<36} {:<9} {}", r.id, r.severity.as_str(), r.title);
-            }
-            ExitCode::SUCCESS
+            let list: String = modelscan::rules::RULES
+                .iter()
+                .map(|r| format!("{:<36} {:<9} {}\n", r.id, r.severity.as_str(), r.title))
+                .collect();
+            print_or_fail(list.as_bytes())
         }
         Some(id) => match modelscan::rules::lookup(id) {
-            Some(r) => {
-                println!("{}", rules_doc::text(r));
-                ExitCode::SUCCESS
-            }
+            Some(r) => print_or_fail(format!("{}\n", rules_doc::text(r)).as_bytes()),
             None => usage_error(&format!("no rule '{id}' (see `modelscan rules`)")),
         },
     }

@@ -117,10 +117,32 @@ fn scan_files_reporting(
     }
 }
 
+/// Open a regular file for reading, never waiting: `open` returns at once even on a FIFO put
+/// where the walk saw a file (`O_NONBLOCK`, which changes nothing for a regular file), and what
+/// is not a regular file is refused.
+pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file ({})", walk::kind_of(&meta.file_type())),
+        ));
+    }
+    Ok(file)
+}
+
 /// Scan one file on disk. Never panics: a panic in a scanner becomes an error entry.
 pub fn scan_file(source: &Source, settings: &Settings) -> Outcome {
     let mut out = Outcome::default();
-    let file = match std::fs::File::open(&source.absolute) {
+    let file = match open_regular(&source.absolute) {
         Ok(f) => f,
         Err(e) => {
             out.errors.push(ScanErrorEntry {

@@ -304,10 +304,13 @@ fn scan_one(f: WalkedFile, settings: &Settings) -> FileDone {
 
 /// The paths of a `--files-from` list, read lazily: one per line (`\n` or `\r\n`), or one per
 /// NUL-terminated record with `nul`; empty entries are ignored; names are taken byte for byte
-/// (no trimming, no quoting). A read error ends the list with a `Work::ListError`.
+/// (no trimming, no quoting). A path listed again, as written or under another name of the same
+/// file or folder (`./a.pkl`, a symlink, a hard link), is scanned once: where it was first
+/// listed. A read error ends the list with a `Work::ListError`.
 pub fn list_reader<R: BufRead + Send>(reader: R, nul: bool) -> impl Iterator<Item = Work> + Send {
     let sep = if nul { b'\0' } else { b'\n' };
     let mut failed = false;
+    let mut seen = Seen::default();
     reader
         .split(sep)
         .map_while(move |r| {
@@ -322,7 +325,8 @@ pub fn list_reader<R: BufRead + Send>(reader: R, nul: bool) -> impl Iterator<Ite
                     if bytes.is_empty() {
                         None
                     } else {
-                        Some(Work::Listed(path_from_bytes(bytes)))
+                        let path = path_from_bytes(bytes);
+                        seen.first_time(&path).then_some(Work::Listed(path))
                     }
                 }
                 Err(e) => {
@@ -334,6 +338,50 @@ pub fn list_reader<R: BufRead + Send>(reader: R, nul: bool) -> impl Iterator<Ite
             })
         })
         .flatten()
+}
+
+/// The listed paths so far, as 16-byte keys (not the paths themselves, so a list of millions
+/// stays small): the file's identity when it exists (device and inode on Unix, so every name
+/// of one file or folder is one key; the canonical path elsewhere), else the path as written.
+#[derive(Default)]
+struct Seen(std::collections::HashSet<Identity>);
+
+#[derive(PartialEq, Eq, Hash)]
+enum Identity {
+    Inode(u64, u64),
+    /// The first half of the sha256 of a path.
+    Named([u8; 16]),
+}
+
+impl Seen {
+    fn first_time(&mut self, path: &Path) -> bool {
+        self.0.insert(identity(path))
+    }
+}
+
+fn identity(path: &Path) -> Identity {
+    #[cfg(unix)]
+    if let Ok(m) = std::fs::metadata(path) {
+        use std::os::unix::fs::MetadataExt;
+        return Identity::Inode(m.dev(), m.ino());
+    }
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    match std::fs::canonicalize(path) {
+        Ok(c) => {
+            h.update(b"canonical\0");
+            h.update(c.as_os_str().as_encoded_bytes());
+        }
+        Err(_) => {
+            h.update(b"as written\0");
+            h.update(path.as_os_str().as_encoded_bytes());
+        }
+    }
+    let mut key = [0u8; 16];
+    for (k, d) in key.iter_mut().zip(h.finalize().iter()) {
+        *k = *d;
+    }
+    Identity::Named(key)
 }
 
 #[cfg(unix)]
@@ -390,7 +438,8 @@ mod tests {
                 return Err(std::io::Error::other("disk on fire"));
             }
             self.0 -= 1;
-            let line = b"x.pkl\n";
+            // A different name each time: a name listed twice is taken once.
+            let line = [b'a' + self.0, b'.', b'p', b'k', b'l', b'\n'];
             let n = line.len().min(buf.len());
             buf[..n].copy_from_slice(&line[..n]);
             Ok(n)
@@ -398,11 +447,18 @@ mod tests {
     }
 
     #[test]
+    fn a_name_listed_again_is_taken_once() {
+        let text = b"no-such-a.pkl\nno-such-b.pkl\nno-such-a.pkl\n";
+        let got = listed(list_reader(&text[..], false).collect());
+        assert_eq!(got, ["no-such-a.pkl", "no-such-b.pkl"]);
+    }
+
+    #[test]
     fn a_read_error_ends_the_list_with_an_error_entry() {
         let r = std::io::BufReader::with_capacity(6, Failing(2));
         let got = listed(list_reader(r, false).collect());
         assert_eq!(got.len(), 3, "{got:?}");
-        assert_eq!(got[..2], ["x.pkl", "x.pkl"]);
+        assert_eq!(got[..2], ["b.pkl", "a.pkl"]);
         assert!(got[2].starts_with("ERR cannot read the list of paths: disk on fire"));
     }
 

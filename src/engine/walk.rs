@@ -1,7 +1,9 @@
 //! Input walking: a file, or a folder walked recursively in sorted order so reports are
 //! reproducible. Symlinks are followed only while they stay inside the scanned root (or, in a
 //! Hugging Face cache, inside the model's own `blobs/` folder); others are listed as skipped
-//! with the reason. Unreadable folders are errors; the walk goes on.
+//! with the reason. Unreadable folders are errors; the walk goes on. What is not a regular file
+//! (a FIFO, a socket, a device) is listed as skipped with its kind, never opened: opening a FIFO
+//! waits for a writer, and reading a device may never end.
 
 use crate::findings::{ErrorCategory, ScanErrorEntry, SkipCategory, SkipEntry, Source};
 use std::collections::HashSet;
@@ -36,7 +38,7 @@ fn absolute(p: &Path) -> PathBuf {
 }
 
 /// Lexically normalised absolute path (no symlink resolution): `a/./b/../c` -> `a/c`.
-fn normalize(p: &Path) -> PathBuf {
+pub fn normalize(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {
@@ -83,12 +85,51 @@ fn walk_with(path: &Path, sizes: bool) -> Walked {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        w.files.push(WalkedFile {
-            source: Source::file(name, abs),
-            size: meta.ok().map(|m| m.len()),
-        });
+        let source = Source::file(name, abs);
+        match meta {
+            Ok(m) if !m.is_file() => w.skipped.push(not_a_regular_file(source, &m.file_type())),
+            // A path that cannot be read is left to the scan, which says why it cannot open it.
+            meta => w.files.push(WalkedFile {
+                source,
+                size: meta.ok().map(|m| m.len()),
+            }),
+        }
     }
     w
+}
+
+/// What kind of thing that is not a regular file or a folder is.
+pub fn kind_of(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+    }
+    if t.is_dir() {
+        "a folder"
+    } else {
+        "not a regular file"
+    }
+}
+
+fn not_a_regular_file(source: Source, t: &std::fs::FileType) -> SkipEntry {
+    SkipEntry {
+        category: SkipCategory::NotARegularFile,
+        description: format!("not a regular file ({}); not read", kind_of(t)),
+        source,
+        scan_name: "ModelScan",
+    }
 }
 
 /// Where symlinks may lead: the root itself, and for a folder inside a Hugging Face cache
@@ -163,6 +204,10 @@ impl Walker<'_> {
                     source: Source::file(child_rel, p),
                     size,
                 });
+            } else {
+                self.w
+                    .skipped
+                    .push(not_a_regular_file(Source::file(child_rel, p), &file_type));
             }
         }
     }
@@ -184,6 +229,10 @@ impl Walker<'_> {
                         source: source(),
                         size: target_meta.ok().map(|m| m.len()),
                     });
+                } else if let Ok(m) = target_meta {
+                    self.w
+                        .skipped
+                        .push(not_a_regular_file(source(), &m.file_type()));
                 }
             }
             Ok(t) => self.w.skipped.push(SkipEntry {

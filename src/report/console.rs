@@ -55,6 +55,7 @@ pub fn render(r: &Report, opts: &ConsoleOptions) -> String {
                 "\n No issues found in what could be read, but {not_scanned} error(s) mean part of the input was not scanned (see Errors): this is not a clean result."
             );
         }
+        weakenings(&mut o, r);
     } else {
         let b = &r.summary.total_issues_by_severity;
         let _ = writeln!(o, "\nTotal Issues: {}", r.summary.total_issues);
@@ -63,6 +64,7 @@ pub fn render(r: &Report, opts: &ConsoleOptions) -> String {
         let _ = writeln!(o, "    - MEDIUM: {}", b.medium);
         let _ = writeln!(o, "    - HIGH: {}", b.high);
         let _ = writeln!(o, "    - CRITICAL: {}", b.critical);
+        weakenings(&mut o, r);
         let _ = writeln!(o, "\n--- Issues by Severity ---");
         for sev in Severity::ALL.iter().rev() {
             let group: Vec<_> = r.raw_issues.iter().filter(|i| i.severity == *sev).collect();
@@ -150,6 +152,28 @@ pub fn render(r: &Report, opts: &ConsoleOptions) -> String {
     }
     let _ = exit_status;
     o
+}
+
+/// The settings that weaken detection, right after the summary's verdict and counts, with
+/// where the settings came from; nothing when no setting weakens detection.
+fn weakenings(o: &mut String, r: &Report) {
+    if r.settings.weakenings.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\nSettings that weaken detection (settings: {}):\n",
+        for_terminal(&r.settings.source)
+    );
+    for w in &r.settings.weakenings {
+        let _ = writeln!(
+            o,
+            "    - {} = {}: {}",
+            for_terminal(&w.key),
+            for_terminal(&w.value),
+            for_terminal(&w.effect)
+        );
+    }
 }
 
 /// The `--show-imports` section: each pickle's imports with the globals policy's verdict.

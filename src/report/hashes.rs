@@ -11,7 +11,7 @@ use std::path::Path;
 
 /// sha256 of a file on disk, lower-case hex; `None` when it cannot be read.
 pub fn sha256_file(path: &Path) -> Option<String> {
-    let mut f = std::fs::File::open(path).ok()?;
+    let mut f = crate::engine::open_regular(path).ok()?;
     if !f.metadata().ok()?.is_file() {
         return None;
     }

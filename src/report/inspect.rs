@@ -119,8 +119,8 @@ fn decode_member(blob: &Blob, e: &zipdir::ZipEntry, cap: u64) -> Result<Blob, St
 
 /// The bytes of `members` inside `file` (each but the last must be a zip).
 fn open_target(file: &Path, members: &[String], settings: &Settings) -> Result<Blob, String> {
-    let f =
-        std::fs::File::open(file).map_err(|e| format!("cannot open {}: {e}", file.display()))?;
+    let f = crate::engine::open_regular(file)
+        .map_err(|e| format!("cannot open {}: {e}", file.display()))?;
     let mut blob =
         Blob::from_file(f).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     for m in members {

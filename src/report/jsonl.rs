@@ -2,9 +2,11 @@
 //! soon as the file is done, so that a job runner can shard millions of files and merge the
 //! records with `cat`. Every record names the tool, its version and a digest of the effective
 //! settings, and carries the file's findings as the JSON report's objects; there is no summary
-//! line (the records are the summary). The schema is `docs/jsonl.schema.json`.
+//! line (the records are the summary). When settings weaken detection, every record says which
+//! (the JSON report's `settings` object), so that no record reads as clean without it. The
+//! schema is `docs/jsonl.schema.json`.
 
-use super::{ErrorOut, FileOut, IssueOut, Report, SkipOut, status_code};
+use super::{ErrorOut, FileOut, IssueOut, Report, SettingsOut, SkipOut, status_code};
 use crate::engine::stream::{FileDone, InputDone};
 use crate::findings::Severity;
 use crate::scanners::Outcome;
@@ -12,12 +14,12 @@ use crate::settings::Settings;
 use serde::Serialize;
 use std::path::Path;
 
-/// Version of the record layout.
-pub const RECORD_SCHEMA_VERSION: u32 = 1;
+/// Version of the record layout (a string, as the JSON report's `schema_version`).
+pub const RECORD_SCHEMA_VERSION: &str = "2.0";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Record {
-    pub schema_version: u32,
+    pub schema_version: &'static str,
     /// `file` for a file's scan; `entry` for a skip or an error that belongs to no file's scan
     /// (a symlink leading out of a listed folder, an unreadable list).
     pub record: &'static str,
@@ -25,6 +27,9 @@ pub struct Record {
     pub version: &'static str,
     /// sha256 of the effective settings (`settings_digest`).
     pub settings_sha256: String,
+    /// Where the settings came from and which of them weaken detection: only when some do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<SettingsOut>,
     /// The path as listed (`--files-from`) or relative to `-p`.
     pub path: String,
     pub absolute_path: String,
@@ -61,6 +66,7 @@ pub fn settings_digest(settings: &Settings) -> String {
     let mut s = settings.clone();
     s.output_file = None;
     s.loaded_from = None;
+    s.settings_dir = None;
     s.jobs = 1;
     s.show_imports = false;
     s.report_format = crate::settings::ReportFormat::Jsonl;
@@ -196,6 +202,7 @@ fn from_report(
     } else {
         "clean"
     };
+    let settings = (!report.settings.weakenings.is_empty()).then(|| report.settings.clone());
     let skipped = report
         .raw_skipped
         .iter()
@@ -211,6 +218,7 @@ fn from_report(
         tool: "modelscan",
         version: env!("CARGO_PKG_VERSION"),
         settings_sha256: digest.to_string(),
+        settings,
         path,
         absolute_path,
         size: None,

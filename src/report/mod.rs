@@ -1,14 +1,15 @@
 //! The report: a serde type that *is* the JSON schema (ModelScan 0.8.8's fields and nesting
 //! first, ours after), built once from the engine's outcome; the exit status is one pure
-//! function of it. Emitters (`json`, `console`, `sarif`) only format a finished `Report`;
-//! `inspect` and `rules_doc` serve the `inspect` and `rules` commands, `progress` the bar on
-//! stderr.
+//! function of it. Emitters (`json`, `console`, `sarif`, `jsonl`) only format a finished
+//! `Report`; `inspect`, `rules_doc` and `manual` serve the `inspect`, `rules` and `man`
+//! commands, `progress` the bar on stderr.
 
 pub mod console;
 pub mod hashes;
 pub mod inspect;
 pub mod json;
 pub mod jsonl;
+pub mod manual;
 pub mod progress;
 pub mod rules_doc;
 pub mod sanitize;
@@ -16,12 +17,12 @@ pub mod sarif;
 
 use crate::findings::{ImportRecord, Issue, ScanErrorEntry, Severity, SkipEntry, Source};
 use crate::scanners::Outcome;
-use crate::settings::Settings;
+use crate::settings::{Settings, Weakening};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// Version of our additions to the JSON report (`docs/report.schema.json`).
-pub const SCHEMA_VERSION: &str = "1.0";
+pub const SCHEMA_VERSION: &str = "1.1";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -39,6 +40,8 @@ pub struct Report {
     /// Whether `files` holds hashes: "sha256" (asked for with `--hash`), or "off" (not
     /// computed, so an empty `files` is not a failure).
     pub hashes: &'static str,
+    /// Where the settings came from and which of them weaken detection.
+    pub settings: SettingsOut,
     #[serde(skip)]
     pub raw_issues: Vec<Issue>,
     /// The suppressed issues with their sources (SARIF lists them with a suppression).
@@ -62,6 +65,31 @@ pub struct Report {
     #[serde(skip)]
     pub show_skipped: bool,
 }
+
+/// The settings of the run as far as a reader of the report must know them.
+#[derive(Debug, Clone, Serialize)]
+pub struct SettingsOut {
+    /// The settings file merged over the built-in defaults, or `built-in defaults`.
+    pub source: String,
+    /// Every setting (settings file or command line) that weakens detection compared with
+    /// the built-in defaults; empty when none does.
+    pub weakenings: Vec<Weakening>,
+}
+
+impl SettingsOut {
+    pub fn of(settings: &Settings) -> SettingsOut {
+        SettingsOut {
+            source: settings
+                .loaded_from
+                .clone()
+                .unwrap_or_else(|| BUILT_IN_DEFAULTS.to_string()),
+            weakenings: settings.weakenings(),
+        }
+    }
+}
+
+/// `SettingsOut::source` when no settings file was read.
+pub const BUILT_IN_DEFAULTS: &str = "built-in defaults";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
@@ -235,6 +263,7 @@ impl Report {
                 })
                 .collect(),
             hashes: if settings.hashes { "sha256" } else { "off" },
+            settings: SettingsOut::of(settings),
             raw_issues: active,
             raw_suppressed: suppressed,
             raw_files: out.hashes,
@@ -286,16 +315,53 @@ pub fn exit_status(r: &Report) -> i32 {
     )
 }
 
+pub const EXIT_CLEAN: i32 = 0;
+pub const EXIT_ISSUES: i32 = 1;
+pub const EXIT_ERRORS: i32 = 2;
+pub const EXIT_NOTHING_SCANNED: i32 = 3;
+pub const EXIT_USAGE: i32 = 4;
+
+/// Every exit status with its meaning, in order: the one source of the manual page's EXIT
+/// STATUS section, of the README's table (checked by a test) and of SARIF's
+/// `exitCodeDescription`.
+pub const EXIT_STATUSES: [(i32, &str); 5] = [
+    (EXIT_CLEAN, "everything was scanned and nothing was found"),
+    (
+        EXIT_ISSUES,
+        "at least one issue at or above `--fail-on` (issues win: a broken file next to a malicious one still gives 1)",
+    ),
+    (
+        EXIT_ERRORS,
+        "something could not be fully scanned (parse error, limit, unreadable file, disabled scanner) and no issue was found",
+    ),
+    (
+        EXIT_NOTHING_SCANNED,
+        "nothing was scanned (no file in a format modelscan reads)",
+    ),
+    (
+        EXIT_USAGE,
+        "usage error (bad option, missing path, invalid settings file)",
+    ),
+];
+
+/// What an exit status means (`EXIT_STATUSES`).
+pub fn exit_meaning(code: i32) -> &'static str {
+    EXIT_STATUSES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or("unknown exit status", |(_, m)| m)
+}
+
 /// The table behind `exit_status` (and the JSON Lines run's status, `jsonl::Tally`).
 pub fn status_code(issues_at_fail_on: bool, errors: bool, scanned: usize) -> i32 {
     if issues_at_fail_on {
-        1
+        EXIT_ISSUES
     } else if errors {
-        2
+        EXIT_ERRORS
     } else if scanned == 0 {
-        3
+        EXIT_NOTHING_SCANNED
     } else {
-        0
+        EXIT_CLEAN
     }
 }
 

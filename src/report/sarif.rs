@@ -13,13 +13,18 @@
 //! in top-level files, where the offset is one into the artifact itself (SARIF 3.30.9).
 //! Members are listed as nested artifacts (`parentIndex`, a `/`-rooted path: SARIF 3.24.2).
 //!
+//! Settings that weaken detection are tool configuration notifications of the invocation
+//! (SARIF 3.20.22), one per setting, and the run's properties carry the settings' source and
+//! the same list as the JSON report's `settings` object.
+//!
 //! This module only formats a finished `Report`; the exit code comes from `exit_status`.
 
 use super::rules_doc;
 use super::sanitize::for_terminal;
-use super::{Report, exit_status};
+use super::{Report, SettingsOut, exit_meaning, exit_status};
 use crate::findings::{Issue, Severity, Source};
 use crate::rules;
+use crate::settings::Weakening;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -27,6 +32,8 @@ use std::path::Path;
 
 pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 pub const SRCROOT: &str = "%SRCROOT%";
+/// Descriptor id of the notification for a setting that weakens detection.
+pub const WEAKENING_DESCRIPTOR: &str = "SETTINGS_WEAKEN_DETECTION";
 /// Key of our entry in `result.partialFingerprints`.
 pub const FINGERPRINT_KEY: &str = "modelscan/v1";
 
@@ -46,6 +53,13 @@ pub struct Run {
     pub artifacts: Vec<Artifact>,
     pub results: Vec<SarifResult>,
     pub invocations: Vec<Invocation>,
+    pub properties: RunProperties,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunProperties {
+    /// The JSON report's `settings`: where they came from, and which weaken detection.
+    pub settings: SettingsOut,
 }
 
 #[derive(Debug, Serialize)]
@@ -196,6 +210,7 @@ pub struct Invocation {
     pub exit_code: i32,
     pub exit_code_description: &'static str,
     pub tool_execution_notifications: Vec<Notification>,
+    pub tool_configuration_notifications: Vec<Notification>,
 }
 
 #[derive(Debug, Serialize)]
@@ -568,6 +583,27 @@ pub fn build(r: &Report, cwd: Option<&Path>) -> Log {
             locations: vec![ctx.location(&s.source, None)],
         }));
     }
+    let configuration = r
+        .settings
+        .weakenings
+        .iter()
+        .map(|w| Notification {
+            level: "warning",
+            message: Message {
+                text: format!(
+                    "a setting weakens detection: {} = {} ({}): {}",
+                    for_terminal(&w.key),
+                    for_terminal(&w.value),
+                    for_terminal(&r.settings.source),
+                    for_terminal(&w.effect)
+                ),
+            },
+            descriptor: DescriptorReference {
+                id: WEAKENING_DESCRIPTOR.to_string(),
+            },
+            locations: Vec::new(),
+        })
+        .collect();
     let status = exit_status(r);
     Log {
         schema: SARIF_SCHEMA,
@@ -594,14 +630,25 @@ pub fn build(r: &Report, cwd: Option<&Path>) -> Log {
             invocations: vec![Invocation {
                 execution_successful: r.raw_errors.is_empty(),
                 exit_code: status,
-                exit_code_description: match status {
-                    0 => "no issues found",
-                    1 => "issues found at or above the --fail-on severity",
-                    2 => "some input could not be scanned",
-                    _ => "nothing was scanned",
-                },
+                exit_code_description: exit_meaning(status),
                 tool_execution_notifications: notifications,
+                tool_configuration_notifications: configuration,
             }],
+            properties: RunProperties {
+                settings: SettingsOut {
+                    source: for_terminal(&r.settings.source),
+                    weakenings: r
+                        .settings
+                        .weakenings
+                        .iter()
+                        .map(|w| Weakening {
+                            key: for_terminal(&w.key),
+                            value: for_terminal(&w.value),
+                            effect: for_terminal(&w.effect),
+                        })
+                        .collect(),
+                },
+            },
         }],
     }
 }

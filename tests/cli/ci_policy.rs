@@ -94,7 +94,7 @@ fn suppressed_findings_are_listed_and_do_not_count() {
     std::fs::write(
         dir.path().join("modelscan-settings.toml"),
         "[[suppress]]\nrule = \"pickle.dangerous-global\"\npath = \"*evil.pkl\"\nreason = \"known test file\"\n\n\
-         [[suppress]]\nrule = \"*\"\npath = \"bundle.zip:*\"\n",
+         [[suppress]]\nrule = \"*\"\npath = \"case/bundle.zip:*\"\n",
     )
     .unwrap();
     let (code, v) = run(dir.path(), "case", &[]);
@@ -143,4 +143,53 @@ fn console_report_says_how_many_findings_were_suppressed() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("--- Suppressed ---"), "{text}");
     assert!(text.contains("1 issue(s) matched a suppression"), "{text}");
+}
+
+#[test]
+fn suppression_paths_are_relative_to_the_settings_file_wherever_the_scan_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(&root.join("models/legacy"), &[("old.pkl", ANOMALY)]);
+    write(&root.join("models"), &[("new.pkl", ANOMALY)]);
+    std::fs::write(
+        root.join("modelscan-settings.toml"),
+        "[[suppress]]\nrule = \"pickle.anomaly\"\npath = \"models/legacy/*.pkl\"\n",
+    )
+    .unwrap();
+    let settings = root.join("modelscan-settings.toml");
+    let settings = settings.to_str().unwrap();
+    let suppressed = |cwd: &Path, path: &str| -> Vec<String> {
+        let (_, v) = run(cwd, path, &["--settings-file", settings]);
+        let mut names: Vec<String> = v["suppressed"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|i| i["source"].as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    // From the project's root, from inside the models, with -p naming the folder or the file:
+    // the same finding is suppressed each time, and only that one.
+    assert_eq!(suppressed(root, "models"), ["legacy/old.pkl"]);
+    assert_eq!(suppressed(root, "."), ["models/legacy/old.pkl"]);
+    assert_eq!(suppressed(&root.join("models"), "."), ["legacy/old.pkl"]);
+    assert_eq!(
+        suppressed(&root.join("models/legacy"), "old.pkl"),
+        ["old.pkl"]
+    );
+    assert!(suppressed(&root.join("models"), "new.pkl").is_empty());
+    // A settings file elsewhere: its own folder is the base, so the glob names nothing here.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::copy(settings, other.path().join("s.toml")).unwrap();
+    let (code, v) = run(
+        root,
+        "models",
+        &[
+            "--settings-file",
+            other.path().join("s.toml").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(v["suppressed"].as_array().unwrap().is_empty(), "{v}");
 }

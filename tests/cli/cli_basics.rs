@@ -451,3 +451,48 @@ fn data_before_a_zip_is_an_anomaly_only_where_a_model_loader_opens_the_name() {
     assert!(rules("sheet.xls").is_empty());
     assert_eq!(rules("model.pt"), vec!["archive.zip-anomaly".to_string()]);
 }
+
+#[test]
+fn a_settings_value_of_the_wrong_type_is_named_with_its_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("x.pkl"), CLEAN).unwrap();
+    let cases: &[(&str, &str)] = &[
+        (
+            "# settings\n[pickle]\nstrict = \"yes\"\n",
+            "modelscan-settings.toml:3: key 'pickle.strict': expected a boolean, found a string",
+        ),
+        (
+            "[scanners.\"modelscan.scanners.PickleUnsafeOpScan\"]\nenabled = 1\n",
+            "modelscan-settings.toml:2: key 'scanners.\"modelscan.scanners.PickleUnsafeOpScan\".enabled': expected a boolean, found an integer",
+        ),
+        (
+            "[limits]\nmax_file_bytes = 10\n\nmax_pickle_opcodes = -5\n",
+            "modelscan-settings.toml:4: key 'limits.max_pickle_opcodes': expected a non-negative integer, found the negative integer -5",
+        ),
+        (
+            "[pickle]\nallow = \"mypkg.*\"\n",
+            "modelscan-settings.toml:2: key 'pickle.allow': expected an array, found a string",
+        ),
+        (
+            "[[suppress]]\nrule = \"*\"\n[[suppress]]\nrule = 3\n",
+            "modelscan-settings.toml:4: key 'suppress[1].rule': expected a string, found an integer",
+        ),
+        (
+            "[limits]\nmax_pickel_opcodes = 3\n",
+            "modelscan-settings.toml:2: key 'limits.max_pickel_opcodes': unknown key `max_pickel_opcodes`",
+        ),
+    ];
+    for (text, want) in cases {
+        std::fs::write(dir.path().join("modelscan-settings.toml"), text).unwrap();
+        let out = modelscan(dir.path())
+            .args(["-p", "x.pkl"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(4), "{text}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(want),
+            "{text}\nwanted: {want}\ngot: {stderr}"
+        );
+    }
+}

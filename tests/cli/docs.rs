@@ -157,3 +157,46 @@ fn docs_pickle_policy_md_is_generated_from_the_policy_tables() {
         "a table in src/scanners/pickle/policy/ changed",
     );
 }
+
+#[test]
+fn man_dir_creates_a_missing_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("share/man/man1");
+    stdout_of(&["man", "--dir", dir.to_str().unwrap()]);
+    assert!(dir.join("modelscan.1").is_file());
+    assert!(dir.join("modelscan-scan.1").is_file());
+}
+
+#[test]
+fn the_manual_has_the_version_and_the_exit_status_table_the_exit_code_comes_from() {
+    let main = stdout_of(&["man"]);
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(main.contains(&format!("\"modelscan {version}\"")), "{main}");
+    assert!(main.contains(&format!(".SH VERSION\nv{version}")), "{main}");
+    let section = modelscan::report::manual::exit_status_section();
+    let at = main
+        .find(&section)
+        .unwrap_or_else(|| panic!("no EXIT STATUS section: {main}"));
+    assert!(
+        main[at..].starts_with(&format!("{section}.SH VERSION")),
+        "EXIT STATUS comes right before VERSION: {main}"
+    );
+    // One entry per status of the table `exit_status` decides by, 0 to 4.
+    let codes: Vec<i32> = modelscan::report::EXIT_STATUSES
+        .iter()
+        .map(|(c, _)| *c)
+        .collect();
+    assert_eq!(codes, [0, 1, 2, 3, 4]);
+    for code in codes {
+        assert!(
+            section.contains(&format!(".TP\n\\fB{code}\\fR\n")),
+            "{section}"
+        );
+    }
+    // The README's table says the same.
+    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
+    for (code, meaning) in modelscan::report::EXIT_STATUSES {
+        let row = format!("| {code} | {meaning} |");
+        assert!(readme.contains(&row), "README lacks the row: {row}");
+    }
+}

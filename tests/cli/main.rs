@@ -27,6 +27,7 @@ mod report_cases;
 mod report_schema;
 mod sarif;
 mod scale_out;
+mod weakenings;
 
 // Hostile input: fuzz regressions, limits, malformed fixtures, property tests.
 mod fuzz_regressions;

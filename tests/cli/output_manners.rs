@@ -125,3 +125,51 @@ fn color_always_never_and_no_color() {
         assert!(!screen.contains('\x1b'), "NO_COLOR ignored: {screen:?}");
     }
 }
+
+/// Run modelscan with `args` in `cwd`, its standard output a pipe whose reader is already
+/// closed (as `| head -1` leaves it once `head` has exited): (exit code, stderr).
+#[allow(clippy::incompatible_msrv)] // std::io::pipe: tests run on the current toolchain
+fn with_closed_stdout(cwd: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("modelscan"))
+        .current_dir(cwd)
+        .args(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn output_commands_exit_quietly_when_the_reader_has_gone() {
+    let dir = five_files();
+    let case = dir.path().join("case");
+    let case = case.to_str().unwrap();
+    let cases: &[(&[&str], Option<i32>)] = &[
+        (&["rules"], Some(0)),
+        (&["rules", "--markdown"], Some(0)),
+        (&["rules", "pickle.dangerous-global"], Some(0)),
+        (&["man"], Some(0)),
+        (&["completions", "bash"], Some(0)),
+        (&["scan", "-v"], Some(0)),
+        (&["create-settings-file", "-l", "s.toml"], Some(0)),
+        // A scan's status is its verdict, whether or not anyone read the report.
+        (&["-p", case], Some(1)),
+        (&["-p", case, "-r", "json"], Some(1)),
+        (&["-p", case, "-r", "sarif"], Some(1)),
+        (&["inspect", "case/e.pkl"], Some(1)),
+    ];
+    for (args, want) in cases {
+        let (code, stderr) = with_closed_stdout(dir.path(), args);
+        assert_eq!(code, *want, "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("Error"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

@@ -200,7 +200,7 @@ fn suppressed_findings_are_results_with_a_suppression() {
     let (dir, case) = report_cases::mixed();
     std::fs::write(
         dir.path().join("modelscan-settings.toml"),
-        "[[suppress]]\nrule = \"pickle.dangerous-global\"\npath = \"bundle.zip:*\"\nreason = \"vendored test data\"\n",
+        "[[suppress]]\nrule = \"pickle.dangerous-global\"\npath = \"case/bundle.zip:*\"\nreason = \"vendored test data\"\n",
     )
     .unwrap();
     let (_, v) = sarif(dir.path(), &case, &[]);

@@ -74,3 +74,76 @@ fn symlink_loops_inside_the_folder_end() {
     let run = scan_json(&root, &[]);
     assert_eq!(run.code, 0, "{}", run.stdout);
 }
+
+/// Make a FIFO with `mkfifo`; `None` (the test is skipped) where there is none.
+fn mkfifo(path: &std::path::Path) -> Option<()> {
+    let made = std::process::Command::new("mkfifo").arg(path).status();
+    match made {
+        Ok(s) if s.success() => Some(()),
+        _ => {
+            eprintln!("skipped: mkfifo is not available");
+            None
+        }
+    }
+}
+
+#[test]
+fn a_fifo_given_with_p_is_skipped_with_its_kind_and_never_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("model.pkl");
+    if mkfifo(&fifo).is_none() {
+        return;
+    }
+    let out = crate::common::modelscan(dir.path())
+        .args(["-p", "model.pkl", "-r", "json", "--show-skipped"])
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    // Nothing was scanned (3), and the report says what the path is.
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let skipped = &r["summary"]["skipped"]["skipped_files"][0];
+    assert_eq!(skipped["category"], "NOT_A_REGULAR_FILE", "{r:#}");
+    assert_eq!(skipped["source"], "model.pkl");
+    assert!(
+        skipped["description"]
+            .as_str()
+            .unwrap()
+            .contains("a FIFO (named pipe)"),
+        "{skipped}"
+    );
+}
+
+#[test]
+fn fifos_and_devices_in_a_folder_are_listed_as_skipped_and_the_rest_is_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("case");
+    std::fs::create_dir(&case).unwrap();
+    std::fs::write(case.join("clean.pkl"), CLEAN).unwrap();
+    if mkfifo(&case.join("pipe.pkl")).is_none() {
+        return;
+    }
+    // A symlink to the FIFO: inside the folder, so followed, and its target's kind decides.
+    symlink(case.join("pipe.pkl"), case.join("link-to-pipe.pt")).unwrap();
+    let run = scan_json(&case, &["--show-skipped"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let skipped = run.report["summary"]["skipped"]["skipped_files"]
+        .as_array()
+        .unwrap();
+    let not_files: Vec<&str> = skipped
+        .iter()
+        .filter(|s| s["category"] == "NOT_A_REGULAR_FILE")
+        .map(|s| s["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(not_files, ["link-to-pipe.pt", "pipe.pkl"], "{skipped:#?}");
+    assert_eq!(
+        run.report["summary"]["scanned"]["scanned_files"],
+        serde_json::json!(["clean.pkl"])
+    );
+    // A character device given with -p is not read either (reading /dev/zero never ends).
+    if std::path::Path::new("/dev/zero").exists() {
+        let run = scan_json(std::path::Path::new("/dev/zero"), &["--show-skipped"]);
+        assert_eq!(run.code, 3, "{}", run.stdout);
+        assert!(run.stdout.contains("a character device"), "{}", run.stdout);
+    }
+}
