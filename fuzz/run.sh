@@ -9,7 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")"
 secs=${1:-60}; shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(pickle_vm zipdir containers npy hdf5_keras keras_config onnx savedmodel gguf safetensors template marshal scan_any)
+[ ${#targets[@]} -gt 0 ] || targets=(pickle_vm zipdir containers npy hdf5_keras keras_config onnx savedmodel gguf ubjson safetensors template marshal scan_any)
 bin=target/x86_64-unknown-linux-gnu/release
 mkdir -p logs
 status=0

@@ -36,7 +36,8 @@ shopt -s nullglob globstar
 copy pickle_vm $F/pickle/**/*.pkl $F/dill/**/* $F/cloudpickle/**/* $F/pytorch-legacy/**/* \
   $F/joblib/**/*compress_none* $F/joblib/**/*arrays_none*
 copy zipdir $F/zip/**/* $F/pytorch-zip/**/* $F/npz/**/* $F/torchscript/**/* $F/keras/**/*.keras
-# containers: 0 tar, 1 gzip, 2 bzip2, 3 xz, 4 lzma, 5 zstd, 6 zlib, 7 7z (fuzz_targets/containers.rs).
+# containers: 0 tar, 1 gzip, 2 bzip2, 3 xz, 4 lzma, 5 zstd, 6 zlib, 7 7z, 8 joblib z-file
+# (fuzz_targets/containers.rs).
 prefixed containers 000 $F/tar/**/*.tar $F/pytorch-legacy-tar/**/*.tar
 prefixed containers 001 $F/pickle-gz/**/* $F/joblib/**/*gzip* $F/joblib/**/*compress_level3*
 prefixed containers 002 $F/pickle-bz2/**/* $F/joblib/**/*bz2*
@@ -45,6 +46,7 @@ prefixed containers 004 $F/joblib/**/*lzma*
 prefixed containers 005 $F/pickle-zstd/**/*
 prefixed containers 006 $F/joblib/**/*zlib*
 prefixed containers 007 $F/7z/**/*
+prefixed containers 010 $F/joblib/**/joblib094_*
 copy npy $F/numpy/**/*.npy
 copy hdf5_keras $F/keras/**/*.h5
 copy keras_config $F/keras/**/*.json $F/savedmodel/**/*.json
@@ -58,6 +60,7 @@ fi
 copy onnx $F/onnx/**/*.onnx
 copy savedmodel $F/savedmodel/**/*.pb
 copy gguf $F/gguf/**/*.gguf
+copy ubjson $F/xgboost/**/*.ubj
 copy safetensors $F/safetensors/**/*.safetensors
 copy template $F/templates/**/*.jinja
 copy marshal $F/marshal/**/*.bin

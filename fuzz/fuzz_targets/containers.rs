@@ -1,4 +1,5 @@
-//! Tar, 7z and the single-stream decompressors (gzip, bz2, xz, lzma, zstd, zlib), chosen by the
+//! Tar, 7z and the single-stream decompressors (gzip, bz2, xz, lzma, zstd, zlib, joblib's
+//! z-files), chosen by the
 //! first byte so that one corpus reaches all of them.
 #![no_main]
 
@@ -14,6 +15,7 @@ const KINDS: &[(Format, &str)] = &[
     (Format::Zstd, "fuzz.pkl.zst"),
     (Format::Zlib, "fuzz.joblib.z"),
     (Format::SevenZip, "fuzz.7z"),
+    (Format::JoblibZfile, "fuzz.pkl"),
 ];
 
 fuzz_target!(|data: &[u8]| {

@@ -116,6 +116,10 @@ fn guarded_decoder<'a>(
     let inner: Box<dyn Read + 'a> = match format {
         Format::Gzip => Box::new(flate2::read::MultiGzDecoder::new(counted)),
         Format::Zlib => Box::new(flate2::read::ZlibDecoder::new(counted)),
+        Format::JoblibZfile => Box::new(flate2::read::ZlibDecoder::new(
+            super::zfile::zlib_stream(counted)
+                .map_err(|e| ScanError::malformed("joblib-zfile", Some(0), e.to_string()))?,
+        )),
         Format::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(counted)),
         Format::Xz => Box::new(lzma_rust2::XzReader::new(counted, true)),
         Format::LzmaAlone => Box::new(
@@ -268,18 +272,30 @@ pub fn scan_compressed(ctx: &mut ScanCtx<'_>, source: &Source, blob: &Blob, form
             return;
         }
     };
+    // joblib.load unpickles what a z-file holds, whatever it looks like.
+    let read_as_pickle = inner == Format::Pickle || format == Format::JoblibZfile;
     match inner {
-        Format::Pickle => {
+        _ if read_as_pickle => {
             ctx.out.scanned.push(child.clone());
             let tripped = decoder.tripped.clone();
             let corrupt = decoder.corrupt.clone();
             let scanner = pickle::scanner_name_for(child.leaf_name());
             ctx.log_scan(&child, scanner);
+            let issues_before = ctx.out.issues.len();
             let res =
                 pickle::scan_stream(scanner, &child, decoder, StreamKind::Multiple, 0, None, ctx);
             let corrupt = corrupt.borrow_mut().take();
             if let Some(g) = tripped.get() {
                 report_guard(ctx, &child, g);
+            } else if inner != Format::Pickle
+                && corrupt.is_none()
+                && matches!(res, Err(ScanError::Pickle(_)))
+                && ctx.out.issues.len() == issues_before
+            {
+                // A z-file of raw array bytes (`ZNDArrayWrapper`'s `.z` files, which joblib
+                // hands to `ndarray.__setstate__` as bytes): no pickle starts there, and the walk
+                // found nothing before it stopped. Read whole, nothing in it runs: scanned, clean
+                // (`joblib.load` of it fails at its first bytes).
             } else if let (Some(why), Err(_)) = (corrupt, &res) {
                 ctx.error(
                     "ModelScan",
@@ -475,6 +491,83 @@ fn member_blob(ctx: &mut ScanCtx<'_>, blob: &Blob, e: &ZipEntry, child: &Source)
         );
         return None;
     }
+    if e.encrypted() {
+        return encrypted_member(ctx, e, child, &raw);
+    }
+    let data = decode_member(ctx, e, child, &raw)?;
+    // CRC: PyTorch's reader does not check it, Python's zipfile does. Check what we read
+    // anyway when it is cheap (compressed members are in memory; small stored ones).
+    if matches!(data, Blob::Memory(_)) || data.len() <= 16 << 20 {
+        if let Ok(sum) = crc32_of(&data) {
+            if sum != e.crc32 {
+                ctx.issue(
+                    ENGINE,
+                    child,
+                    IssueBuilder::new("archive.zip-anomaly")
+                        .operator("zip", "crc")
+                        .description(format!(
+                            "Zip structure anomaly: member {} has a wrong CRC-32 (Python's zipfile refuses it, torch.load reads it); it was scanned",
+                            e.name
+                        )),
+                );
+            }
+        }
+    }
+    Some(data)
+}
+
+/// A member whose encryption flag is set. Encrypted bytes cannot be scanned: the member is an
+/// error (never clean), whatever its bytes would decode to. Only when the bytes are not
+/// encrypted after all (they decode, and to the CRC-32 the directory records: a traditional
+/// PKWARE stream never does, its 12-byte header alone shifts every byte) is the member
+/// scanned, with the lying flag reported: a loader that ignores the flag reads it.
+fn encrypted_member(
+    ctx: &mut ScanCtx<'_>,
+    e: &ZipEntry,
+    child: &Source,
+    raw: &Blob,
+) -> Option<Blob> {
+    // APPNOTE 4.4.4 bit 6 (strong encryption) and method 99 (WinZip AES): always encrypted.
+    let strong = e.flags & 0x40 != 0 || e.method == 99;
+    let plain = if strong {
+        None
+    } else {
+        // What decoding reports (a corrupt stream, a bomb) is about ciphertext: dropped.
+        let (errors, issues) = (ctx.out.errors.len(), ctx.out.issues.len());
+        let data = decode_member(ctx, e, child, raw);
+        ctx.out.errors.truncate(errors);
+        ctx.out.issues.truncate(issues);
+        data.filter(|d| crc32_of(d).is_ok_and(|sum| sum == e.crc32))
+    };
+    let Some(data) = plain else {
+        ctx.error(
+            "ModelScan",
+            child,
+            ErrorCategory::Unsupported,
+            format!(
+                "zip member {} is encrypted{}: it cannot be scanned without the password, and was not scanned",
+                e.name,
+                if strong { " (strong encryption or AES)" } else { "" }
+            ),
+        );
+        return None;
+    };
+    ctx.issue(
+        ENGINE,
+        child,
+        IssueBuilder::new("archive.zip-anomaly")
+            .operator("zip", "encryption-flag")
+            .description(format!(
+                "Zip structure anomaly: member {} is flagged as encrypted but is not (scanners that honour the flag skip it); it was scanned",
+                e.name
+            )),
+    );
+    Some(data)
+}
+
+/// A member's bytes as its compression method decodes them; `None` (reported) when they
+/// cannot be decoded.
+fn decode_member(ctx: &mut ScanCtx<'_>, e: &ZipEntry, child: &Source, raw: &Blob) -> Option<Blob> {
     let data: Blob = match e.method {
         0 => raw.slice(0, e.uncompressed_size.min(raw.len())),
         8 | 9 | 12 | 14 | 93 => {
@@ -550,20 +643,7 @@ fn member_blob(ctx: &mut ScanCtx<'_>, blob: &Blob, e: &ZipEntry, child: &Source)
                 corrupt: Rc::default(),
                 budget: ctx.budget.clone(),
             };
-            match read_all_guarded(ctx, child, g) {
-                Some(v) => Blob::from_vec(v),
-                None => {
-                    if e.encrypted() {
-                        ctx.error(
-                            "ModelScan",
-                            child,
-                            ErrorCategory::Unsupported,
-                            "encrypted zip member could not be read",
-                        );
-                    }
-                    return None;
-                }
-            }
+            Blob::from_vec(read_all_guarded(ctx, child, g)?)
         }
         m => {
             ctx.error(
@@ -575,35 +655,6 @@ fn member_blob(ctx: &mut ScanCtx<'_>, blob: &Blob, e: &ZipEntry, child: &Source)
             return None;
         }
     };
-    // CRC: PyTorch's reader does not check it, Python's zipfile does. Check what we read
-    // anyway when it is cheap (compressed members are in memory; small stored ones).
-    if matches!(data, Blob::Memory(_)) || data.len() <= 16 << 20 {
-        if let Ok(sum) = crc32_of(&data) {
-            if sum != e.crc32 {
-                ctx.issue(
-                    ENGINE,
-                    child,
-                    IssueBuilder::new("archive.zip-anomaly")
-                        .operator("zip", "crc")
-                        .description(format!(
-                            "Zip structure anomaly: member {} has a wrong CRC-32 (Python's zipfile refuses it, torch.load reads it); it was scanned",
-                            e.name
-                        )),
-                );
-            } else if e.encrypted() {
-                ctx.issue(
-                    ENGINE,
-                    child,
-                    IssueBuilder::new("archive.zip-anomaly")
-                        .operator("zip", "encryption-flag")
-                        .description(format!(
-                            "Zip structure anomaly: member {} is flagged as encrypted but is not (scanners that honour the flag skip it); it was scanned",
-                            e.name
-                        )),
-                );
-            }
-        }
-    }
     Some(data)
 }
 

@@ -17,6 +17,8 @@ pub enum Format {
     Zstd,
     Lz4,
     Zlib,
+    /// joblib's z-file (joblib < 0.10 `compress=`): a `ZF` header, then a zlib stream.
+    JoblibZfile,
     SevenZip,
     Numpy,
     Hdf5,
@@ -25,6 +27,8 @@ pub enum Format {
     Onnx,
     SavedModel,
     Json,
+    /// Universal Binary JSON: XGBoost's `.ubj` models.
+    Ubjson,
     Unknown,
 }
 
@@ -41,6 +45,7 @@ impl Format {
             Format::Zstd => "zstd",
             Format::Lz4 => "lz4",
             Format::Zlib => "zlib",
+            Format::JoblibZfile => "joblib-zfile",
             Format::SevenZip => "7z",
             Format::Numpy => "numpy",
             Format::Hdf5 => "hdf5",
@@ -49,6 +54,7 @@ impl Format {
             Format::Onnx => "onnx",
             Format::SavedModel => "savedmodel",
             Format::Json => "json",
+            Format::Ubjson => "ubjson",
             Format::Unknown => "unknown",
         }
     }
@@ -63,6 +69,7 @@ impl Format {
                 | Format::Zstd
                 | Format::Lz4
                 | Format::Zlib
+                | Format::JoblibZfile
         )
     }
 }
@@ -129,11 +136,17 @@ pub fn sniff(head: &[u8], tail: &[u8], total_len: u64) -> Format {
     if head.starts_with(b"\x04\x22\x4d\x18") {
         return Format::Lz4;
     }
+    if super::zfile::is_zfile(head) {
+        return Format::JoblibZfile;
+    }
     if is_tar_header(head) {
         return Format::Tar;
     }
     if is_safetensors(head, total_len) {
         return Format::Safetensors;
+    }
+    if crate::scanners::xgboost::looks_like_xgboost_ubj(head) {
+        return Format::Ubjson;
     }
     if opcodes::looks_like_pickle_of(head, total_len) {
         return Format::Pickle;
@@ -171,6 +184,7 @@ pub fn by_extension(name: &str) -> Format {
         "onnx" => Format::Onnx,
         "pb" => Format::SavedModel,
         "json" => Format::Json,
+        "ubj" => Format::Ubjson,
         "tar" => Format::Tar,
         "gz" | "tgz" => Format::Gzip,
         "bz2" => Format::Bzip2,
@@ -222,7 +236,7 @@ pub fn detect_sniffed(name: &str, by_content: Format) -> Format {
         f @ (Format::Onnx | Format::SavedModel | Format::Json) => f,
         // Formats with a magic number whose content does not match: the scanner for the
         // named format says what is wrong (fail closed instead of a skip).
-        f @ (Format::Safetensors | Format::Gguf | Format::Hdf5) => f,
+        f @ (Format::Safetensors | Format::Gguf | Format::Hdf5 | Format::Ubjson) => f,
         // A model extension on content that does not look like a pickle: still scan it as a
         // pickle, so a corrupt model is an error rather than a skip. The generic data
         // extensions (.data, .dat) are raw data just as often (ONNX external data).
@@ -247,6 +261,7 @@ pub fn by_name_reading(name: &str) -> Option<Format> {
         "gguf" => Some(Format::Gguf),
         "safetensors" => Some(Format::Safetensors),
         "npy" => Some(Format::Numpy),
+        "ubj" => Some(Format::Ubjson),
         _ => None,
     }
 }

@@ -10,6 +10,7 @@ pub mod detect;
 pub mod policy;
 pub mod stream;
 pub mod walk;
+pub mod zfile;
 pub mod zipdir;
 pub mod zstd;
 

@@ -161,6 +161,9 @@ fn decoder<'a>(format: Format, r: impl Read + 'a) -> Option<Box<dyn Read + 'a>> 
     Some(match format {
         Format::Gzip => Box::new(flate2::read::MultiGzDecoder::new(r)),
         Format::Zlib => Box::new(flate2::read::ZlibDecoder::new(r)),
+        Format::JoblibZfile => Box::new(flate2::read::ZlibDecoder::new(
+            crate::engine::zfile::zlib_stream(r).ok()?,
+        )),
         Format::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(r)),
         Format::Xz => Box::new(lzma_rust2::XzReader::new(r, true)),
         Format::LzmaAlone => {

@@ -17,6 +17,7 @@ pub mod safetensors;
 pub mod savedmodel;
 pub mod template;
 pub mod torchscript;
+pub mod xgboost;
 
 use crate::engine::blob::Blob;
 use crate::engine::detect::Format;
@@ -81,6 +82,7 @@ pub static SCANNERS: &[&dyn Scanner] = &[
     &torchscript::TorchScriptScanner,
     &gguf::GgufScanner,
     &template::ChatTemplateScanner,
+    &xgboost::XgboostScanner,
 ];
 
 /// The enabled scanners that accept `item`. The pickle scanner checks `enabled` itself, per

@@ -14,6 +14,7 @@ mod common;
 mod cli_basics;
 mod containers;
 mod exit_codes;
+mod formats;
 mod pickle_fixtures;
 mod walk;
 

@@ -6,6 +6,7 @@
 
 pub mod disasm;
 pub mod floor;
+pub mod joblib;
 mod memo;
 pub mod numpy;
 pub mod opcodes;
@@ -186,8 +187,9 @@ fn add_floor(
 }
 
 /// The files an old joblib pickle makes `joblib.load` read beside it (`NDArrayWrapper`):
-/// a name that leaves the folder is reported; a file that exists beside a file on disk is
-/// scanned as part of this one (inside an archive, the member is scanned in its own right).
+/// a name that leaves the folder is reported; a file that exists beside a file on disk (or
+/// beside the compressed file this pickle was decompressed from) is scanned as part of this
+/// one (inside an archive, the member is scanned in its own right).
 fn scan_external_files(
     scanner: &'static str,
     source: &Source,
@@ -219,7 +221,9 @@ fn scan_external_files(
             );
             continue;
         }
-        if !source.members.is_empty() {
+        // Beside the file on disk: the item is the file, or the stream decompressed from it
+        // (depth 0). An archive member is scanned in its own right.
+        if !source.members.is_empty() && ctx.depth > 0 {
             continue;
         }
         let Some(dir) = source.absolute.parent() else {
