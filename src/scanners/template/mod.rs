@@ -10,7 +10,7 @@
 //! GGUF metadata templates are found by `gguf/` and analysed here through `scan_template`.
 //! JSON files other than tokenizer/processor configs are left to other scanners.
 //!
-//! `lexer.rs` and `parser.rs` read the template like Jinja 3.1 does; `analysis.rs` follows
+//! `lexer.rs` and `parser.rs` read the template like Jinja 3.1 does; `analysis/` follows
 //! values through it; `strings.rs` mirrors the Python string operations names are built with.
 
 pub mod analysis;
