@@ -153,8 +153,19 @@ pub struct Options {
     pub max_depth: u32,
     /// Evaluation steps before giving up (nested loops and macros multiply the work).
     pub max_steps: u64,
-    /// Context variables whose value is known from the same file (`bos_token` ...).
-    pub known_vars: Vec<(String, String)>,
+    /// Context variables whose value comes from the same file (`bos_token` ...).
+    pub known_vars: Vec<KnownVar>,
+}
+
+/// A variable the renderer passes to the template, with the value the model file gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownVar {
+    pub name: String,
+    pub value: String,
+    /// The renderer passes exactly `value`. When false, another file the loader reads
+    /// (`special_tokens_map.json` beside a tokenizer config) may replace it, so the variable
+    /// is `value` or anything.
+    pub exact: bool,
 }
 
 impl Default for Options {

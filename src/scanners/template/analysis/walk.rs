@@ -17,7 +17,7 @@ pub(super) struct Analyzer<'a> {
     pub(super) macros: Vec<MacroDef<'a>>,
     pub(super) macro_stack: Vec<usize>,
     pub(super) specialisations: usize,
-    pub(super) known: HashMap<String, String>,
+    pub(super) known: HashMap<String, KnownVar>,
     pub(super) findings: Vec<Finding>,
     pub(super) steps: u64,
     pub(super) max_steps: u64,
@@ -38,7 +38,11 @@ impl<'a> Analyzer<'a> {
             macros: Vec::new(),
             macro_stack: Vec::new(),
             specialisations: 0,
-            known: opts.known_vars.iter().cloned().collect(),
+            known: opts
+                .known_vars
+                .iter()
+                .map(|k| (k.name.clone(), k.clone()))
+                .collect(),
             findings: Vec::new(),
             steps: 0,
             max_steps: opts.max_steps,
@@ -593,9 +597,15 @@ impl<'a> Analyzer<'a> {
             return Val::origin(name.to_string(), false, name);
         }
         if let Some(k) = self.known.get(name) {
-            let mut v = Val::string(k.clone());
-            v.data = true;
-            return v;
+            // The value the renderer passes: judged as the constant it is (a dunder used as a
+            // key is reported, an ordinary token text is not).
+            let v = Val::string(k.value.clone());
+            if k.exact {
+                return v;
+            }
+            let mut any = Val::data();
+            any.built = true;
+            return join(v, any);
         }
         if crate::scanners::template::SPECIAL_TOKEN_KEYS.contains(&name)
             || name == "additional_special_tokens"
