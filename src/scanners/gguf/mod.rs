@@ -12,6 +12,7 @@ pub mod reader;
 use crate::engine::detect::Format;
 use crate::error::ScanError;
 use crate::findings::ErrorCategory;
+use crate::scanners::template::analysis::KnownVar;
 use crate::scanners::template::{MAX_TEMPLATE_BYTES, scan_template};
 use crate::scanners::{IssueBuilder, Item, ScanCtx, Scanner};
 use reader::{ReadOptions, Value};
@@ -29,6 +30,77 @@ pub fn is_template_key(key: &str) -> bool {
 
 pub struct GgufScanner;
 
+/// The vocabulary: token texts by id.
+const TOKENS_KEY: &str = "tokenizer.ggml.tokens";
+
+/// Template variables that hold a special token's text, and the metadata key of its id.
+/// llama-cpp-python passes `bos_token` and `eos_token` (`Llama.__init__`:
+/// `token_get_text(token_bos())`); transformers' GGUF loader maps the other ids too
+/// (`integrations/ggml.py`, `GGUF_TOKENIZER_MAPPING`; the gguf package spells the separator
+/// key `seperator`).
+const SPECIAL_TOKEN_IDS: &[(&str, &str)] = &[
+    ("bos_token", "tokenizer.ggml.bos_token_id"),
+    ("eos_token", "tokenizer.ggml.eos_token_id"),
+    ("unk_token", "tokenizer.ggml.unknown_token_id"),
+    ("sep_token", "tokenizer.ggml.seperator_token_id"),
+    ("pad_token", "tokenizer.ggml.padding_token_id"),
+    ("cls_token", "tokenizer.ggml.cls_token_id"),
+    ("mask_token", "tokenizer.ggml.mask_token_id"),
+];
+
+/// Longest token text read for a template variable.
+const MAX_TOKEN_TEXT: u64 = 4096;
+
+/// The texts of the special tokens whose id the metadata sets once and whose entry in the
+/// vocabulary could be read. A token without a usable id (absent, repeated, out of range:
+/// llama.cpp then falls back to a default id of the tokenizer model) stays unknown, and the
+/// template analysis keeps judging its uses as if it could be any name.
+fn special_token_texts(
+    kvs: &[reader::KeyValue],
+    blob: &crate::engine::blob::Blob,
+) -> Vec<KnownVar> {
+    let once = |key: &str| {
+        let mut found = kvs.iter().filter(|kv| kv.key == key);
+        match (found.next(), found.next()) {
+            (Some(kv), None) => Some(&kv.value),
+            _ => None,
+        }
+    };
+    let Some(Value::Array {
+        strings: Some(tokens),
+        ..
+    }) = once(TOKENS_KEY)
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (var, key) in SPECIAL_TOKEN_IDS {
+        let id = match once(key) {
+            Some(Value::Uint(id)) => usize::try_from(*id).ok(),
+            Some(Value::Int(id)) => usize::try_from(*id).ok(),
+            _ => None,
+        };
+        let Some(&(offset, len)) = id.and_then(|id| tokens.get(id)) else {
+            continue;
+        };
+        if len > MAX_TOKEN_TEXT {
+            continue;
+        }
+        let Ok(bytes) = blob.read_vec(offset, usize::try_from(len).unwrap_or(0)) else {
+            continue;
+        };
+        // llama-cpp-python decodes token texts as UTF-8; other bytes are left unknown.
+        if let Ok(text) = String::from_utf8(bytes) {
+            out.push(KnownVar {
+                name: (*var).to_string(),
+                value: text,
+                exact: true,
+            });
+        }
+    }
+    out
+}
+
 impl Scanner for GgufScanner {
     fn name(&self) -> &'static str {
         SCANNER_NAME
@@ -43,7 +115,7 @@ impl Scanner for GgufScanner {
     }
 
     fn scan(&self, item: &Item, ctx: &mut ScanCtx<'_>) -> Result<(), ScanError> {
-        let keep = |k: &str| is_template_key(k);
+        let keep = |k: &str| is_template_key(k) || k == TOKENS_KEY;
         let parsed = {
             let opts = ReadOptions {
                 keep_string: &keep,
@@ -54,6 +126,7 @@ impl Scanner for GgufScanner {
             };
             reader::read(&item.blob, &opts)
         };
+        let known_vars = special_token_texts(&parsed.file.kvs, &item.blob);
         // Templates read before a structure error are still analysed.
         for kv in &parsed.file.kvs {
             if !is_template_key(&kv.key) {
@@ -74,7 +147,7 @@ impl Scanner for GgufScanner {
                         &kv.key,
                         &text,
                         Some((*data_offset, b.as_slice())),
-                        &[],
+                        &known_vars,
                     );
                 }
                 Value::Str {
@@ -169,6 +242,25 @@ mod tests {
     }
 
     #[test]
+    fn special_token_texts_from_the_vocabulary_are_the_template_variables() {
+        // EOS is the vocabulary entry `__globals__`: used as a key it names a dunder.
+        let (out, r) = scan("malicious/eos_token_globals_subscript.gguf");
+        assert!(r.is_ok());
+        assert_eq!(out.issues.len(), 1, "{:?}", out.issues);
+        let i = &out.issues[0];
+        assert_eq!(i.severity, Severity::Critical);
+        assert!(
+            i.description
+                .ends_with("(`eos_token` is `__globals__` in this file)"),
+            "{}",
+            i.description
+        );
+        // EOS is `<|im_end|>`: a lookup keyed by it is ordinary.
+        let (out, r) = scan("benign/eos_token_lookup.gguf");
+        assert!(r.is_ok() && out.issues.is_empty(), "{:?}", out.issues);
+    }
+
+    #[test]
     fn plain_llama_file_is_read_like_the_python_reader_reads_it() {
         let p = read("benign/plain_llama.gguf");
         assert!(p.error.is_none(), "{:?}", p.error);
@@ -198,7 +290,8 @@ mod tests {
             nested.value,
             Value::Array {
                 elem: reader::ValueType::Array,
-                count: 2
+                count: 2,
+                strings: None,
             }
         );
         let int8 = f.kvs.iter().find(|kv| kv.key == "test.int8").unwrap();

@@ -112,8 +112,14 @@ pub enum Value {
     Array {
         elem: ValueType,
         count: u64,
+        /// Where each string element is (offset of its first byte, length), for the
+        /// string arrays whose key `keep_string` selects (`tokenizer.ggml.tokens`).
+        strings: Option<Vec<(u64, u64)>>,
     },
 }
+
+/// String elements of one array whose places are kept (a vocabulary is 32k to 260k tokens).
+pub const MAX_KEPT_ARRAY_STRINGS: u64 = 1 << 20;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyValue {
@@ -708,8 +714,16 @@ fn read_value(
             }
         }
         ValueType::Array => {
-            let (elem, count) = read_array(r, key, 1, opts)?;
-            Value::Array { elem, count }
+            let mut strings = (opts.keep_string)(key).then(Vec::new);
+            let (elem, count) = read_array(r, key, 1, opts, &mut strings)?;
+            if elem != ValueType::String {
+                strings = None;
+            }
+            Value::Array {
+                elem,
+                count,
+                strings,
+            }
         }
     })
 }
@@ -720,6 +734,7 @@ fn read_array(
     key: &str,
     depth: u32,
     opts: &ReadOptions<'_>,
+    strings: &mut Option<Vec<(u64, u64)>>,
 ) -> Result<(ValueType, u64), ScanError> {
     if depth > opts.max_array_depth {
         return Err(malformed(
@@ -756,6 +771,13 @@ fn read_array(
             ),
         ));
     }
+    if count > MAX_KEPT_ARRAY_STRINGS || elem != ValueType::String {
+        *strings = None;
+    }
+    if let Some(s) = strings.as_mut() {
+        // `count` was checked against the bytes left and the cap above.
+        s.reserve(usize::try_from(count).unwrap_or(0));
+    }
     match elem {
         ValueType::String => {
             for i in 0..count {
@@ -763,6 +785,9 @@ fn read_array(
                     opts.budget.check_time()?;
                 }
                 let (_, len) = r.string_header(&format!("string in the array '{key}'"))?;
+                if let Some(s) = strings.as_mut() {
+                    s.push((r.pos, len));
+                }
                 r.skip(len, "an array string")?;
             }
         }
@@ -771,7 +796,7 @@ fn read_array(
                 if i % 65_536 == 0 {
                     opts.budget.check_time()?;
                 }
-                read_array(r, key, depth + 1, opts)?;
+                read_array(r, key, depth + 1, opts, &mut None)?;
             }
         }
         other => {

@@ -10,7 +10,7 @@
 //! GGUF metadata templates are found by `gguf/` and analysed here through `scan_template`.
 //! JSON files other than tokenizer/processor configs are left to other scanners.
 //!
-//! `lexer.rs` and `parser.rs` read the template like Jinja 3.1 does; `analysis.rs` follows
+//! `lexer.rs` and `parser.rs` read the template like Jinja 3.1 does; `analysis/` follows
 //! values through it; `strings.rs` mirrors the Python string operations names are built with.
 
 pub mod analysis;
@@ -170,20 +170,44 @@ pub struct ConfigTemplate<'a> {
     pub text: &'a str,
     /// The special tokens the same file defines (`bos_token` ...), which the renderer passes
     /// to the template as variables.
-    pub known_vars: Vec<(String, String)>,
+    pub known_vars: Vec<analysis::KnownVar>,
 }
 
 /// The chat templates of a tokenizer/processor config, with the special tokens it defines.
 pub fn templates_in_config(value: &serde_json::Value) -> Vec<ConfigTemplate<'_>> {
+    // transformers (`PreTrainedTokenizerBase._from_pretrained`) reads `special_tokens_map.json`
+    // and lets it replace these values only for configs without `added_tokens_decoder`
+    // (the legacy layout); with one, the config's values are what the template receives.
+    let exact = value.get("added_tokens_decoder").is_some();
+    let token_text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        obj @ serde_json::Value::Object(_) => obj
+            .get("content")
+            .and_then(|c| c.as_str())
+            .map(str::to_string),
+        _ => None,
+    };
     let mut known = Vec::new();
     for k in SPECIAL_TOKEN_KEYS {
-        let tok = match value.get(*k) {
-            Some(serde_json::Value::String(s)) => Some(s.as_str()),
-            Some(obj @ serde_json::Value::Object(_)) => obj.get("content").and_then(|c| c.as_str()),
-            _ => None,
-        };
-        if let Some(t) = tok {
-            known.push(((*k).to_string(), t.to_string()));
+        if let Some(t) = value.get(*k).and_then(token_text) {
+            known.push(analysis::KnownVar {
+                name: (*k).to_string(),
+                value: t,
+                exact,
+            });
+        }
+    }
+    // transformers 5 turns a mapping of `extra_special_tokens` into named special tokens
+    // (`_set_model_specific_special_tokens`), passed to the template like `bos_token`.
+    if let Some(serde_json::Value::Object(extra)) = value.get("extra_special_tokens") {
+        for (k, v) in extra {
+            if let Some(t) = token_text(v) {
+                known.push(analysis::KnownVar {
+                    name: k.clone(),
+                    value: t,
+                    exact,
+                });
+            }
         }
     }
     let mut out = Vec::new();
@@ -239,7 +263,7 @@ pub fn scan_template(
     label: &str,
     text: &str,
     origin: Option<(u64, &[u8])>,
-    known_vars: &[(String, String)],
+    known_vars: &[analysis::KnownVar],
 ) {
     if text.len() > MAX_TEMPLATE_BYTES {
         ctx.error(
@@ -271,6 +295,15 @@ pub fn scan_template(
         .enumerate()
     {
         let mut description = format!("Chat template `{label}` {}: `{}`", f.summary(), f.chain);
+        // Name the variables whose value (from this file) supplied a name on the chain.
+        for k in known_vars {
+            if k.value.starts_with('_')
+                && f.chain.contains(&format!("'{}'", k.value))
+                && text.contains(k.name.as_str())
+            {
+                description.push_str(&format!(" (`{}` is `{}` in this file)", k.name, k.value));
+            }
+        }
         if i + 1 == MAX_ISSUES_PER_TEMPLATE && total > MAX_ISSUES_PER_TEMPLATE {
             description.push_str(&format!(
                 " ({} more suspicious accesses in this template not listed)",
@@ -596,6 +629,40 @@ mod tests {
             ..item("my_config.json", Format::Json)
         };
         assert!(ChatTemplateScanner.accepts(&with_key));
+    }
+
+    #[test]
+    fn config_token_values_are_exact_only_with_added_tokens_decoder() {
+        let template =
+            "{% set stops = {'</s>': ''} %}{{ messages[0]['content'] ~ stops[eos_token] }}";
+        let run = |v: serde_json::Value| {
+            let t = templates_in_config(&v);
+            let opts = Options {
+                known_vars: t[0].known_vars.clone(),
+                ..Options::default()
+            };
+            analyse(t[0].text, &opts).findings
+        };
+        // With `added_tokens_decoder`, transformers passes the config's values as they are.
+        let exact = serde_json::json!({
+            "chat_template": template, "eos_token": {"content": "</s>"}, "added_tokens_decoder": {}
+        });
+        assert!(run(exact).is_empty());
+        // Without it, `special_tokens_map.json` may replace them: still judged as any name.
+        let legacy = serde_json::json!({"chat_template": template, "eos_token": "</s>"});
+        assert!(!run(legacy).is_empty());
+        // transformers 5 passes a mapping of extra special tokens as named variables.
+        let extra = serde_json::json!({
+            "chat_template": "{{ lipsum[img]['os'] }}", "added_tokens_decoder": {},
+            "extra_special_tokens": {"img": "__globals__"}
+        });
+        let f = run(extra);
+        assert!(
+            f.iter()
+                .any(|f| f.chain == "lipsum['__globals__']['os']"
+                    && f.severity == Severity::Critical),
+            "{f:#?}"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! expressions, `or`/`and`/`not`, comparisons incl. `in`/`not in`, `+ - ~ * / // % **`, unary
 //! signs, literals, attribute and subscript access incl. slices, calls with `*args`/`**kwargs`,
 //! filters and tests). Nesting is capped so that attacker-written templates cannot exhaust the
-//! stack. What the tree means is `analysis.rs`' job.
+//! stack. What the tree means is the job of `analysis/`.
 
 use super::lexer::{SyntaxError, Tok, Token};
 

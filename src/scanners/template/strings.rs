@@ -2,7 +2,7 @@
 //! `unicode-escape` decoding of Jinja string literals, `%`-formatting (Jinja's `format` filter
 //! and the `%` operator), `str.format` replacement fields (whose `{0.attr}` paths are
 //! attribute accesses), and Python's slicing and case mappings on ASCII-ish text. Deciding what
-//! a name means is `analysis.rs`' job.
+//! a name means is the job of `analysis/`.
 
 /// Decodes a Jinja string literal body the way Jinja does
 /// (`value.encode("ascii", "backslashreplace").decode("unicode-escape")`).

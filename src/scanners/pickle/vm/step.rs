@@ -751,8 +751,7 @@ impl Vm<'_> {
                 if let Some(callee) = callee {
                     self.note_external_file(st, &callee, &state, offset);
                     let is_wrapper = self.import_of(&callee).is_some_and(|i| {
-                        i.resolved_module == "joblib.numpy_pickle"
-                            && i.resolved_name == "NumpyArrayWrapper"
+                        super::super::joblib::is_array_wrapper(&i.resolved_module, &i.resolved_name)
                     });
                     if is_wrapper && self.joblib_arrays {
                         self.out.joblib_data = true;
