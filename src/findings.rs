@@ -243,3 +243,20 @@ pub struct ImportRecord {
     /// `safe`, `unknown` or `dangerous`.
     pub verdict: &'static str,
 }
+
+/// Everything the scan of one top-level path produced, in the order it was found.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub issues: Vec<Issue>,
+    pub errors: Vec<ScanErrorEntry>,
+    pub skipped: Vec<SkipEntry>,
+    pub scanned: Vec<Source>,
+    /// Each item and the scanner that read it, in scan order: the console's
+    /// `Scanning <path> using <scanner> model scan` lines.
+    pub scan_log: Vec<(Source, &'static str)>,
+    pub imports: Vec<(Source, Vec<ImportRecord>)>,
+    /// sha256 of each scanned file and member, hex.
+    pub hashes: Vec<(Source, String)>,
+    /// The size of the file on disk, as seen when it was opened.
+    pub file_size: Option<u64>,
+}

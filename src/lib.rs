@@ -9,7 +9,8 @@
 //!   expanded into members (`containers`, `zipdir`), the policy step (`policy`).
 //! - `scanners`: the `Scanner` trait, its registry, one module per format.
 //! - `report`: the `Report` (a serde type = the JSON schema), its exit status, and the
-//!   console/JSON/SARIF emitters.
+//!   console/JSON/SARIF emitters; it depends on `findings`, never on `scanners`.
+//! - `inspect`: the `inspect` command (a pickle's opcodes and imports, read with the scanner's VM).
 
 #![cfg_attr(
     test,
@@ -25,6 +26,7 @@ pub mod cli;
 pub mod engine;
 pub mod error;
 pub mod findings;
+pub mod inspect;
 pub mod limits;
 pub mod report;
 pub mod rules;

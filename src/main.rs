@@ -4,12 +4,12 @@
 use clap::{CommandFactory, Parser};
 use modelscan::cli::{self, Cli, ColorArg, Command, LogLevel, ReportArg, SeverityArg};
 use modelscan::engine::stream;
+use modelscan::findings::Outcome;
 use modelscan::findings::Severity;
+use modelscan::inspect;
 use modelscan::report::{
-    self, EXIT_ERRORS, EXIT_USAGE, console, exit_status, inspect, jsonl, manual, progress,
-    rules_doc, sarif,
+    self, EXIT_ERRORS, EXIT_USAGE, console, exit_status, jsonl, manual, progress, rules_doc, sarif,
 };
-use modelscan::scanners::Outcome;
 use modelscan::settings::{DEFAULT_SETTINGS_TOML, ReportFormat, Settings};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};

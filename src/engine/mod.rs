@@ -15,10 +15,11 @@ pub mod zipdir;
 pub mod zstd;
 
 use crate::error::ScanError;
+use crate::findings::Outcome;
 use crate::findings::{ErrorCategory, ScanErrorEntry, SkipCategory, Source};
 use crate::limits::Budget;
 use crate::report::Report;
-use crate::scanners::{self, Item, Outcome, ScanCtx};
+use crate::scanners::{self, Item, ScanCtx};
 use crate::settings::Settings;
 use blob::Blob;
 use detect::Format;

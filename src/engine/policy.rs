@@ -8,8 +8,8 @@
 //! `/` is matched against the absolute path. So the same settings suppress the same findings
 //! whichever folder the scan is started from and whatever `-p` names.
 
+use crate::findings::Outcome;
 use crate::findings::Source;
-use crate::scanners::Outcome;
 use crate::settings::Settings;
 use std::path::Path;
 

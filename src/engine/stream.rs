@@ -5,8 +5,8 @@
 //! slow one, so the output order is the input order whatever the scheduling.
 
 use super::walk::{self, WalkedFile};
+use crate::findings::Outcome;
 use crate::findings::{ErrorCategory, ScanErrorEntry, SkipEntry, Source};
-use crate::scanners::Outcome;
 use crate::settings::Settings;
 use std::collections::BTreeMap;
 use std::io::BufRead;

@@ -3,8 +3,8 @@
 //! read once more, streaming (a fixed buffer, never the whole file in memory), so every scanned
 //! file has its sha256 in the JSON and SARIF reports. Members are always hashed by the engine.
 
+use crate::findings::Outcome;
 use crate::findings::Source;
-use crate::scanners::Outcome;
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::Path;

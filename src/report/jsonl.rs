@@ -8,8 +8,8 @@
 
 use super::{ErrorOut, FileOut, IssueOut, Report, SettingsOut, SkipOut, status_code};
 use crate::engine::stream::{FileDone, InputDone};
+use crate::findings::Outcome;
 use crate::findings::Severity;
-use crate::scanners::Outcome;
 use crate::settings::Settings;
 use serde::Serialize;
 use std::path::Path;

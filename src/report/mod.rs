@@ -6,7 +6,6 @@
 
 pub mod console;
 pub mod hashes;
-pub mod inspect;
 pub mod json;
 pub mod jsonl;
 pub mod manual;
@@ -15,8 +14,8 @@ pub mod rules_doc;
 pub mod sanitize;
 pub mod sarif;
 
+use crate::findings::Outcome;
 use crate::findings::{ImportRecord, Issue, ScanErrorEntry, Severity, SkipEntry, Source};
-use crate::scanners::Outcome;
 use crate::settings::{Settings, Weakening};
 use serde::Serialize;
 use std::path::{Path, PathBuf};

@@ -23,7 +23,8 @@ use crate::engine::blob::Blob;
 use crate::engine::detect::Format;
 use crate::error::ScanError;
 use crate::findings::{
-    ErrorCategory, ImportRecord, Issue, ScanErrorEntry, Severity, SkipCategory, SkipEntry, Source,
+    ErrorCategory, ImportRecord, Issue, Outcome, ScanErrorEntry, Severity, SkipCategory, SkipEntry,
+    Source,
 };
 use crate::limits::Budget;
 use crate::rules;
@@ -106,23 +107,6 @@ pub fn disabled_for(item: &Item, settings: &Settings) -> Vec<&'static str> {
         .map(|s| s.name_for(item))
         .filter(|n| !settings.scanner_enabled(n))
         .collect()
-}
-
-/// Everything the scan of one top-level path produced, in the order it was found.
-#[derive(Debug, Default)]
-pub struct Outcome {
-    pub issues: Vec<Issue>,
-    pub errors: Vec<ScanErrorEntry>,
-    pub skipped: Vec<SkipEntry>,
-    pub scanned: Vec<Source>,
-    /// Each item and the scanner that read it, in scan order: the console's
-    /// `Scanning <path> using <scanner> model scan` lines.
-    pub scan_log: Vec<(Source, &'static str)>,
-    pub imports: Vec<(Source, Vec<ImportRecord>)>,
-    /// sha256 of each scanned file and member, hex.
-    pub hashes: Vec<(Source, String)>,
-    /// The size of the file on disk, as seen when it was opened.
-    pub file_size: Option<u64>,
 }
 
 /// What a scanner uses to report, plus the settings and the per-file budget.

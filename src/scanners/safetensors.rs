@@ -749,9 +749,9 @@ fn metadata_findings(key: &str, value: &str) -> Option<IssueBuilder> {
 mod tests {
     use super::*;
     use crate::engine::blob::Blob;
+    use crate::findings::Outcome;
     use crate::findings::Source;
     use crate::limits::Budget;
-    use crate::scanners::Outcome;
     use crate::settings::Settings;
 
     const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/safetensors");

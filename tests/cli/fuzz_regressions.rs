@@ -5,8 +5,8 @@
 
 use modelscan::engine::detect::Format;
 use modelscan::engine::{scan_bytes, scan_bytes_as};
+use modelscan::findings::Outcome;
 use modelscan::limits::Budget;
-use modelscan::scanners::Outcome;
 use modelscan::scanners::pickle::vm::{Input, StreamKind, Vm};
 use modelscan::settings::Settings;
 use std::path::Path;

@@ -187,9 +187,9 @@ impl Scanner for GgufScanner {
 mod tests {
     use super::*;
     use crate::engine::blob::Blob;
+    use crate::findings::Outcome;
     use crate::findings::{Severity, Source};
     use crate::limits::Budget;
-    use crate::scanners::Outcome;
     use crate::settings::Settings;
     use std::path::PathBuf;
 

@@ -504,7 +504,7 @@ mod tests {
     use super::super::tests::{run, scan_file};
     use super::*;
 
-    fn h5(path: &str) -> crate::scanners::Outcome {
+    fn h5(path: &str) -> crate::findings::Outcome {
         scan_file(&H5Scanner, path, Format::Hdf5)
     }
 

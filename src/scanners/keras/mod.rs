@@ -117,9 +117,9 @@ pub(crate) fn report_findings(
 pub(crate) mod tests {
     use super::*;
     use crate::engine::blob::Blob;
+    use crate::findings::Outcome;
     use crate::findings::{ErrorCategory, Severity};
     use crate::limits::Budget;
-    use crate::scanners::Outcome;
     use crate::settings::Settings;
     use std::io::Read;
 

@@ -440,9 +440,9 @@ impl<'i, 'c, 'x> Walk<'i, 'c, 'x> {
 mod tests {
     use super::*;
     use crate::engine::blob::Blob;
+    use crate::findings::Outcome;
     use crate::findings::Source;
     use crate::limits::Budget;
-    use crate::scanners::Outcome;
     use crate::settings::Settings;
     use prost::Message;
 

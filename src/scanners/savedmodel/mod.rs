@@ -854,7 +854,7 @@ mod tests {
     }
 
     /// Scans a frozen GraphDef of one node; the scan must succeed.
-    fn scan_frozen(node: proto::NodeDef) -> crate::scanners::Outcome {
+    fn scan_frozen(node: proto::NodeDef) -> crate::findings::Outcome {
         let g = GraphDef {
             node: vec![node],
             library: None,

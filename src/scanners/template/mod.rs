@@ -539,13 +539,13 @@ mod tests {
         }
     }
 
-    fn scan_config(rel: &str) -> crate::scanners::Outcome {
+    fn scan_config(rel: &str) -> crate::findings::Outcome {
         use crate::engine::blob::Blob;
         use crate::limits::Budget;
         use crate::settings::Settings;
         let path = format!("{FIXTURES}/hf/{rel}");
         let settings = Settings::defaults();
-        let mut out = crate::scanners::Outcome::default();
+        let mut out = crate::findings::Outcome::default();
         let blob = Blob::from_file(std::fs::File::open(&path).unwrap()).unwrap();
         let head = blob.head(1024).unwrap();
         let item = Item {

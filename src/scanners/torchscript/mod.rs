@@ -105,9 +105,9 @@ mod tests {
     use super::*;
     use crate::engine::blob::Blob;
     use crate::engine::detect::Format;
+    use crate::findings::Outcome;
     use crate::findings::Source;
     use crate::limits::Budget;
-    use crate::scanners::Outcome;
     use crate::scanners::torchscript::rules::Kind;
     use crate::settings::Settings;
     use std::io::Read;

@@ -10,13 +10,13 @@
 //! same decoders for the data); the last entry of a duplicated name is shown, as Python's
 //! `zipfile` would open it.
 
-use super::Report;
-use super::sanitize::for_terminal;
 use crate::engine::blob::Blob;
 use crate::engine::detect::{self, Format};
 use crate::engine::zipdir;
 use crate::findings::{Issue, Severity};
 use crate::limits::Budget;
+use crate::report::Report;
+use crate::report::sanitize::for_terminal;
 use crate::scanners::pickle::disasm::{self, Arg};
 use crate::scanners::pickle::numpy;
 use crate::scanners::pickle::opcodes::Op;
