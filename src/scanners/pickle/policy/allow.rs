@@ -57,6 +57,13 @@ pub const CONSTRUCT: Ops = Ops {
     build: true,
 };
 
+/// Importable as a value, never called, constructed or given state.
+pub const IMPORT_ONLY: Ops = Ops {
+    new: false,
+    call: false,
+    build: false,
+};
+
 /// One exact allowlist entry.
 #[derive(Debug, Clone, Copy)]
 pub struct Allow {
@@ -1263,12 +1270,7 @@ pub(super) static ALLOW: &[Allow] = &[
         TYPE,
         "type annotation object (omegaconf and dataclass metadata)",
     ),
-    Allow::new(
-        "typing",
-        "TypeVar",
-        TYPE,
-        "type annotation object (omegaconf and dataclass metadata)",
-    ),
+    Allow::new("typing", "TypeVar", IMPORT_ONLY, "type variable class, referenced as a value (a TypeVar pickles as its own global); calling it compiles its constraint strings"),
     Allow::new(
         "typing",
         "Literal",
@@ -1329,12 +1331,7 @@ pub(super) static ALLOW: &[Allow] = &[
         TYPE,
         "type annotation object (omegaconf and dataclass metadata)",
     ),
-    Allow::new(
-        "typing",
-        "ForwardRef",
-        TYPE,
-        "type annotation object (omegaconf and dataclass metadata)",
-    ),
+    Allow::new("typing", "ForwardRef", IMPORT_ONLY, "the class as a value (its instances hold a code object and cannot be pickled); calling it compiles its string"),
     Allow::new(
         "collections.abc",
         "Iterable",
