@@ -21,6 +21,11 @@
 #   OURS_ARGS="--no-hash"  extra arguments for ours (e.g. to time it without the sha256 pass).
 #   OUR_RUNS=10            runs of ours per input (median wall time, mean CPU time).
 #   MS_REPEAT=3            runs of ModelScan per input (its 2 GB rows take a minute: 1 is fine).
+#   MS_TF_VENV=/path/venv  a venv with modelscan[tensorflow,h5py]==0.8.8 (ModelScan with its
+#                          extras, timed as a second column); default SCRATCH_DIR/venv-modelscan-tf,
+#                          created when missing. MS_TF=0 leaves that column out.
+#   MODES="console json"   the report outputs timed for every input: console (to /dev/null) and
+#                          `-r json -o FILE` (both tools write the JSON report to a file).
 #   MS_FROM=results.tsv    reuse ModelScan's numbers from an earlier run's results.tsv instead of
 #                          running it again (to compare two builds of ours against one baseline).
 #   ROWS="a b"             only these inputs (names as in the table, e.g. "numpy_200mb_p4.pkl"),
@@ -79,6 +84,18 @@ else
     MS_VENV="$VENV"
 fi
 MS="$MS_VENV/bin/modelscan"
+MS_TF=${MS_TF:-1}
+MS_TF_BIN=""
+if [ "$MS_TF" = 1 ]; then
+    MS_TF_VENV=${MS_TF_VENV:-$SCRATCH/venv-modelscan-tf}
+    if ! ms_ok "$MS_TF_VENV"; then
+        log "creating $MS_TF_VENV with modelscan[tensorflow,h5py]==0.8.8 (tensorflow is large)"
+        python3 -m venv "$MS_TF_VENV"
+        "$MS_TF_VENV/bin/pip" install -q "modelscan[tensorflow,h5py]==0.8.8"
+    fi
+    MS_TF_BIN="$MS_TF_VENV/bin/modelscan"
+fi
+read -r -a MODE_LIST <<<"${MODES:-console json}"
 
 # --- our binary --------------------------------------------------------------------------------
 if [ -z "${OURS:-}" ]; then
@@ -156,33 +173,58 @@ fmt_s() { awk -v t="$1" 'BEGIN { if (t < 1) printf "%.1f ms", t * 1000; else pri
 
 RESULTS="$SCRATCH/results.tsv"
 TABLE="$SCRATCH/results.md"
+JSON_OUT="$SCRATCH/report.json"
 : >"$RESULTS"
 {
-    echo "| input | size | ours wall | ModelScan wall | wall ratio | ours CPU | ModelScan CPU | ours peak RSS | ModelScan peak RSS | exit (ours / MS) |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    echo "| input | size | report | ours wall | ModelScan wall | ratio | ModelScan[tf,h5py] wall | ratio | ours CPU | ModelScan CPU | ours peak RSS | ModelScan peak RSS | ModelScan[tf,h5py] peak RSS | exit (ours / MS / MS[tf]) |"
+    echo "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 } >"$TABLE"
+
+# The report arguments of one mode.
+mode_args() {
+    case "$1" in
+    json) echo "-r json -o $JSON_OUT" ;;
+    *) echo "" ;;
+    esac
+}
 
 cd "$INPUTS_DIR" # both tools look for ./modelscan-settings.toml; there is none here
 for name in "${SELECTED[@]}"; do
     [ -e "$name" ] || { log "missing input $name"; continue; }
     size=$(du -sb "$name" | cut -f1)
-    log "timing $name ($(fmt_size "$size"))"
-    # shellcheck disable=SC2086 # OURS_ARGS is a list of words
-    read -r ow ou os orss oexit <<<"$(measure "$OUR_RUNS" "$name" "$OURS" ${OURS_ARGS:-} -p "$name")"
-    if [ -n "${MS_FROM:-}" ]; then
-        read -r mw mu ms mrss mexit <<<"$(awk -F'\t' -v n="$name" '$1 == n { print $8, $9, $10, $11, $12 }' "$MS_FROM")"
-    else
-        read -r mw mu ms mrss mexit <<<"$(measure "$MS_REPEAT" "$name" "$MS" -p "$name")"
-    fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
-        "$name" "$size" "$ow" "$ou" "$os" "$orss" "$oexit" "$mw" "$mu" "$ms" "$mrss" "$mexit" >>"$RESULTS"
-    ocpu=$(awk -v u="$ou" -v s="$os" 'BEGIN { print u + s }')
-    mcpu=$(awk -v u="$mu" -v s="$ms" 'BEGIN { print u + s }')
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s |\n' \
-        "$name" "$(fmt_size "$size")" "$(fmt_s "$ow")" "$(fmt_s "$mw")" "$(ratio "$mw" "$ow")" \
-        "$(fmt_s "$ocpu")" "$(fmt_s "$mcpu")" "$(fmt_rss "$orss")" "$(fmt_rss "$mrss")" \
-        "$oexit" "$mexit" >>"$TABLE"
+    for mode in "${MODE_LIST[@]}"; do
+        margs=$(mode_args "$mode")
+        log "timing $name ($(fmt_size "$size")), $mode report"
+        # shellcheck disable=SC2086 # the arguments are split on purpose
+        read -r ow ou os orss oexit <<<"$(measure "$OUR_RUNS" "$name" "$OURS" ${OURS_ARGS:-} -p "$name" $margs)"
+        if [ -n "${MS_FROM:-}" ]; then
+            read -r mw mu ms mrss mexit tw trss texit <<<"$(awk -F'\t' -v n="$name" -v m="$mode" '$1 == n && $2 == m { print $9, $10, $11, $12, $13, $14, $15, $16 }' "$MS_FROM")"
+        else
+            # shellcheck disable=SC2086
+            read -r mw mu ms mrss mexit <<<"$(measure "$MS_REPEAT" "$name" "$MS" -p "$name" $margs)"
+            tw=- trss=- texit=-
+            if [ -n "$MS_TF_BIN" ]; then
+                # shellcheck disable=SC2086
+                read -r tw _ _ trss texit <<<"$(measure "$MS_REPEAT" "$name" "$MS_TF_BIN" -p "$name" $margs)"
+            fi
+        fi
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+            "$name" "$mode" "$size" "$ow" "$ou" "$os" "$orss" "$oexit" "$mw" "$mu" "$ms" "$mrss" "$mexit" \
+            "$tw" "$trss" "$texit" >>"$RESULTS"
+        ocpu=$(awk -v u="$ou" -v s="$os" 'BEGIN { print u + s }')
+        mcpu=$(awk -v u="$mu" -v s="$ms" 'BEGIN { print u + s }')
+        if [ "$tw" = - ]; then
+            tcell="-" tratio="-" trsscell="-"
+        else
+            tcell=$(fmt_s "$tw") tratio=$(ratio "$tw" "$ow") trsscell=$(fmt_rss "$trss")
+        fi
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s |\n' \
+            "$name" "$(fmt_size "$size")" "$mode" "$(fmt_s "$ow")" "$(fmt_s "$mw")" "$(ratio "$mw" "$ow")" \
+            "$tcell" "$tratio" "$(fmt_s "$ocpu")" "$(fmt_s "$mcpu")" "$(fmt_rss "$orss")" \
+            "$(fmt_rss "$mrss")" "$trsscell" "$oexit" "$mexit" "$texit" >>"$TABLE"
+    done
 done
+rm -f "$JSON_OUT"
 
 # --- start-up ----------------------------------------------------------------------------------
 {
@@ -225,7 +267,7 @@ if rustc -O --edition 2021 -o "$FLOOR" "$HERE/tools/read_floor.rs" 2>/dev/null; 
                 best_label=$label
             fi
         done
-        read -r ow mw <<<"$(awk -F'\t' -v n="$name" '$1 == n { print $3, $8 }' "$RESULTS")"
+        read -r ow mw <<<"$(awk -F'\t' -v n="$name" '$1 == n && $2 == "console" { print $4, $9 }' "$RESULTS")"
         floor_lines+=("- $name: read floor $(fmt_s "$best") ($best_label); ModelScan / floor = $(ratio "$mw" "$best") (the most any scanner could show here); ours / floor = $(awk -v a="$ow" -v b="$best" 'BEGIN { printf "%.1f", a / b }')")
     done
     if [ "${#floor_lines[@]}" -gt 0 ]; then
