@@ -49,17 +49,14 @@ const MAX_MEMO: usize = 1 << 20;
 /// Opcodes read at most.
 const MAX_OPS: usize = 50_000_000;
 
+/// A string operand as ModelScan sees it (whole; shared between the memo and the window, so
+/// that remembering it costs no copy).
+type Str = std::rc::Rc<str>;
+
 #[derive(Clone)]
 enum Val {
-    Str(String),
+    Str(Str),
     Other,
-}
-
-fn val_of(arg: &Arg) -> Val {
-    match arg {
-        Arg::Text { text, len } if *len as usize == text.len() => Val::Str(text.clone()),
-        _ => Val::Other,
-    }
 }
 
 /// ModelScan's globals of the stream `r` (every pickle while bytes remain).
@@ -69,7 +66,7 @@ pub fn modelscan_globals(r: impl Read) -> Vec<FloorGlobal> {
     let mut memo: HashMap<u64, Val, BuildHasherDefault<IndexHasher>> = HashMap::default();
     // What a walk back from STACK_GLOBAL needs of each opcode: the opcode, the string a string
     // opcode pushed, or the memo index a GET read.
-    let mut window: std::collections::VecDeque<(Op, Option<String>, Option<u64>)> =
+    let mut window: std::collections::VecDeque<(Op, Option<Str>, Option<u64>)> =
         std::collections::VecDeque::with_capacity(WINDOW);
     let mut prev: Option<Val> = None;
     let listing = for_each_op(
@@ -77,24 +74,25 @@ pub fn modelscan_globals(r: impl Read) -> Vec<FloorGlobal> {
         MAX_OPS,
         |_| true,
         |line| {
-            match line.op {
+            let super::disasm::Line { offset, op, arg } = line;
+            match op {
                 Op::Memoize if memo.len() < MAX_MEMO => {
                     let k = memo.len() as u64;
                     memo.insert(k, prev.clone().unwrap_or(Val::Other));
                 }
                 Op::Put | Op::BinPut | Op::LongBinPut => {
-                    if let Arg::Memo(k) = line.arg {
+                    if let Arg::Memo(k) = arg {
                         if memo.len() < MAX_MEMO || memo.contains_key(&k) {
                             memo.insert(k, prev.clone().unwrap_or(Val::Other));
                         }
                     }
                 }
                 Op::Global | Op::Inst => {
-                    if let Arg::Global { module, name } = &line.arg {
+                    if let Arg::Global { module, name } = &arg {
                         pending.push(FloorGlobal {
                             module: module.clone(),
                             name: name.clone(),
-                            offset: line.offset,
+                            offset,
                         });
                     }
                 }
@@ -106,7 +104,7 @@ pub fn modelscan_globals(r: impl Read) -> Vec<FloorGlobal> {
                             Op::Get | Op::BinGet | Op::LongBinGet => {
                                 let v = index.and_then(|k| memo.get(&k).cloned());
                                 values.push(match v {
-                                    Some(Val::Str(s)) => s,
+                                    Some(Val::Str(s)) => s.to_string(),
                                     _ => "unknown".into(),
                                 });
                             }
@@ -114,7 +112,10 @@ pub fn modelscan_globals(r: impl Read) -> Vec<FloorGlobal> {
                             | Op::Unicode
                             | Op::BinUnicode
                             | Op::BinUnicode8 => {
-                                values.push(text.clone().unwrap_or_else(|| "unknown".into()));
+                                values.push(
+                                    text.as_deref()
+                                        .map_or_else(|| "unknown".into(), str::to_string),
+                                );
                             }
                             _ => values.push("unknown".into()),
                         }
@@ -130,25 +131,24 @@ pub fn modelscan_globals(r: impl Read) -> Vec<FloorGlobal> {
                     pending.push(FloorGlobal {
                         module,
                         name,
-                        offset: line.offset,
+                        offset,
                     });
                 }
                 Op::Stop => committed.append(&mut pending),
                 _ => {}
             }
-            let text = match val_of(&line.arg) {
-                Val::Str(t) => Some(t),
-                Val::Other => None,
-            };
-            let index = match line.arg {
-                Arg::Memo(k) => Some(k),
-                _ => None,
+            let (text, index) = match arg {
+                Arg::Text { text, len } if len as usize == text.len() => {
+                    (Some(Str::from(text)), None)
+                }
+                Arg::Memo(k) => (None, Some(k)),
+                _ => (None, None),
             };
             prev = Some(text.clone().map_or(Val::Other, Val::Str));
             if window.len() == WINDOW {
                 window.pop_front();
             }
-            window.push_back((line.op, text, index));
+            window.push_back((op, text, index));
         },
     );
     let _ = listing;

@@ -1270,7 +1270,12 @@ pub(super) static ALLOW: &[Allow] = &[
         TYPE,
         "type annotation object (omegaconf and dataclass metadata)",
     ),
-    Allow::new("typing", "TypeVar", IMPORT_ONLY, "type variable class, referenced as a value (a TypeVar pickles as its own global); calling it compiles its constraint strings"),
+    Allow::new(
+        "typing",
+        "TypeVar",
+        IMPORT_ONLY,
+        "type variable class, referenced as a value (a TypeVar pickles as its own global); calling it compiles its constraint strings",
+    ),
     Allow::new(
         "typing",
         "Literal",
@@ -1331,7 +1336,12 @@ pub(super) static ALLOW: &[Allow] = &[
         TYPE,
         "type annotation object (omegaconf and dataclass metadata)",
     ),
-    Allow::new("typing", "ForwardRef", IMPORT_ONLY, "the class as a value (its instances hold a code object and cannot be pickled); calling it compiles its string"),
+    Allow::new(
+        "typing",
+        "ForwardRef",
+        IMPORT_ONLY,
+        "the class as a value (its instances hold a code object and cannot be pickled); calling it compiles its string",
+    ),
     Allow::new(
         "collections.abc",
         "Iterable",
