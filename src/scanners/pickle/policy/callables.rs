@@ -103,7 +103,7 @@ pub static HIGHER_ORDER: &[HigherOrder] = &[
 pub fn higher_order(module: &str, qualname: &str) -> Option<&'static HigherOrder> {
     let module = canonical_module(module);
     HIGHER_ORDER.iter().find(|h| {
-        h.modules.contains(&module) && h.names.iter().any(|n| table_name_matches(n, qualname))
+        h.modules.contains(&module) && h.names.iter().any(|n| allow_name_matches(n, qualname))
     })
 }
 
@@ -221,7 +221,7 @@ pub fn implicit_call_methods(module: &str, qualname: &str) -> Option<&'static st
     IMPLICIT_CALLS
         .iter()
         .find(|e| {
-            e.modules.contains(&module) && e.names.iter().any(|n| *n == "*" || *n == qualname)
+            e.modules.contains(&module) && e.names.iter().any(|n| allow_name_matches(n, qualname))
         })
         .map(|e| e.methods)
 }
@@ -329,11 +329,3 @@ pub static OPCODE_CALLS: &[OpcodeCall] = &[
         judged: "the loader's own (torch reads storages); the id is data",
     },
 ];
-
-/// Allowlist names match exactly (or by an explicit `*` at one end).
-fn table_name_matches(pattern: &str, qualname: &str) -> bool {
-    match pattern.strip_suffix('*') {
-        Some(prefix) => qualname.starts_with(prefix),
-        None => pattern == qualname,
-    }
-}
