@@ -295,16 +295,31 @@ pub fn modelscan_floor(settings: &Settings, module: &str, name: &str) -> Option<
 /// denylist and the allowlists), so it is memoised per thread (`STATIC_CACHE`); the
 /// settings are applied afresh on every call, so a cached entry is right for any `Settings`.
 pub fn judge(settings: &Settings, module: &str, qualname: &str) -> Verdict {
+    judge_ops(settings, module, qualname).0
+}
+
+/// `judge`, with what a `Verdict::Safe` name may be used for (`allowed_ops`), from the same
+/// per-thread memo.
+pub fn judge_ops(settings: &Settings, module: &str, qualname: &str) -> (Verdict, Ops) {
+    let with_ops = |part: &StaticPart| {
+        let v = judge_with(settings, module, qualname, part);
+        let ops = if allowed_by_settings(settings, canonical_module(module), qualname) {
+            TYPE
+        } else {
+            part.ops
+        };
+        (v, ops)
+    };
     let hit = STATIC_CACHE.try_with(|c| {
         let c = c.try_borrow().ok()?;
         let part = c.0.get(module)?.get(qualname)?;
-        Some(judge_with(settings, module, qualname, part))
+        Some(with_ops(part))
     });
     if let Ok(Some(v)) = hit {
         return v;
     }
     let part = StaticPart::compute(module, qualname);
-    let v = judge_with(settings, module, qualname, &part);
+    let v = with_ops(&part);
     part.remember(module, qualname);
     v
 }
@@ -378,6 +393,8 @@ struct StaticPart {
     exact_allow_not_named: bool,
     /// The verdict when neither the denylists nor the settings decided.
     rest: Verdict,
+    /// What the entry that lists it allows (everything when no entry does).
+    ops: Ops,
 }
 
 /// Most `(module, qualname)` pairs remembered per thread; past it, verdicts are computed
@@ -405,6 +422,7 @@ impl StaticPart {
             deny,
             exact_allow_not_named,
             rest: rest_verdict(module, qualname),
+            ops: allowed(canon, qualname).map_or(TYPE, |(ops, _)| ops),
         }
     }
 

@@ -328,3 +328,23 @@ fn settings_can_extend_both_lists() {
     assert_eq!(judge(&st, "mypackage", "make"), Verdict::Safe);
     assert_eq!(sev(&judge(&st, "otherpkg.sub", "x")), Some(Severity::High));
 }
+
+#[test]
+fn the_memoised_allowances_are_the_tables_allowances() {
+    let s = Settings::defaults();
+    for (m, q) in [
+        ("numpy", "sin"),
+        ("typing", "TypeVar"),
+        ("typing", "ForwardRef"),
+        ("collections", "OrderedDict"),
+        ("torch._utils", "_rebuild_tensor_v2"),
+    ] {
+        for _ in 0..2 {
+            let (v, ops) = judge_ops(&s, m, q);
+            assert_eq!(v, Verdict::Safe, "{m}.{q}");
+            assert_eq!(ops, allowed_ops(&s, m, q), "{m}.{q}");
+        }
+    }
+    assert!(!judge_ops(&s, "typing", "TypeVar").1.call);
+    assert!(judge_ops(&s, "numpy", "sin").1.call);
+}

@@ -169,7 +169,7 @@ impl Vm<'_> {
         }
         if matches!(kind, CallKind::Reduce | CallKind::Inst | CallKind::Obj)
             && imp.verdict == Verdict::Safe
-            && !policy::allowed_ops(self.settings, m, n).call
+            && !imp.ops.call
         {
             self.finding(
                 "pickle.unknown-global-called",
@@ -179,7 +179,7 @@ impl Vm<'_> {
                 format!(
                     "{m}.{n} is called with arguments from the file; its allowlist entry vouches \
                      only for {}",
-                    policy::allowed_ops(self.settings, m, n).describe()
+                    imp.ops.describe()
                 ),
                 offset,
             );
@@ -390,11 +390,7 @@ impl Vm<'_> {
         // more than set attributes) is judged as an unknown one.
         let unvouched = match imp.verdict {
             Verdict::Unknown { stdlib: false } => true,
-            Verdict::Safe => {
-                let ops =
-                    policy::allowed_ops(self.settings, &imp.resolved_module, &imp.resolved_name);
-                method.starts_with("__setstate__") && ops.new && !ops.build
-            }
+            Verdict::Safe => method.starts_with("__setstate__") && imp.ops.new && !imp.ops.build,
             _ => false,
         };
         if !unvouched {

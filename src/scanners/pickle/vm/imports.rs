@@ -24,7 +24,7 @@ impl Vm<'_> {
             return id;
         }
         let (rm, rn) = policy::resolve(module, name, proto);
-        let verdict = policy::judge(self.settings, &rm, &rn);
+        let (verdict, ops) = policy::judge_ops(self.settings, &rm, &rn);
         // How the import is named in findings; only built when there is one.
         let display = || {
             if (rm.as_str(), rn.as_str()) != (module, name) {
@@ -96,6 +96,7 @@ impl Vm<'_> {
             resolved_module: rm,
             resolved_name: rn,
             verdict,
+            ops,
             offset,
         }));
         if self.imports.len() > LINEAR_IMPORTS {

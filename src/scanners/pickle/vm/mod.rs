@@ -89,6 +89,8 @@ pub struct Import {
     pub resolved_module: String,
     pub resolved_name: String,
     pub verdict: Verdict,
+    /// For a `Verdict::Safe` import, what its allowlist entry allows.
+    pub ops: policy::Ops,
     pub offset: u64,
 }
 
