@@ -619,24 +619,30 @@ impl Vm<'_> {
                 }
             }
             V::Global(_) => {
-                let (m, n) = self
-                    .import_of(&target)
-                    .map(|i| (i.module.clone(), i.name.clone()))
-                    .unwrap_or_default();
-                self.finding_with(
-                    "pickle.build-on-callable",
-                    Severity::Critical,
-                    &m,
-                    &n,
-                    Some(format!("{op} on {m}.{n}, a class, function or module")),
-                    format!("{op} calls append/extend/add on the imported object {m}.{n} itself"),
-                    offset,
-                );
+                self.method_on_import(&target, op, op, "append/extend/add", offset);
             }
             _ => {}
         }
         st.stack.truncate(from);
         Ok(())
+    }
+
+    /// An opcode that calls a method (`method`) of an imported class, function or module
+    /// itself, not of an instance: it rewrites state every later user of that object shares.
+    fn method_on_import(&mut self, target: &V, op: &str, ops: &str, method: &str, offset: u64) {
+        let (m, n) = self
+            .import_of(target)
+            .map(|i| (i.module.clone(), i.name.clone()))
+            .unwrap_or_default();
+        self.finding_with(
+            "pickle.build-on-callable",
+            Severity::Critical,
+            &m,
+            &n,
+            Some(format!("{op} on {m}.{n}, a class, function or module")),
+            format!("{ops} calls {method} on the imported object {m}.{n} itself"),
+            offset,
+        );
     }
 
     /// SETITEM(S): the key/value pairs `st.stack[from..]` go into the dict under them.
@@ -662,19 +668,7 @@ impl Vm<'_> {
                 }
             }
             V::Global(_) => {
-                let (m, n) = self
-                    .import_of(&target)
-                    .map(|i| (i.module.clone(), i.name.clone()))
-                    .unwrap_or_default();
-                self.finding_with(
-                    "pickle.build-on-callable",
-                    Severity::Critical,
-                    &m,
-                    &n,
-                    Some(format!("SETITEM on {m}.{n}, a class, function or module")),
-                    format!("SETITEM(S) calls __setitem__ on the imported object {m}.{n} itself"),
-                    offset,
-                );
+                self.method_on_import(&target, "SETITEM", "SETITEM(S)", "__setitem__", offset);
             }
             _ => {}
         }
