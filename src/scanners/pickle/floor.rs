@@ -6,31 +6,16 @@
 //! name "unknown"). Globals of a pickle that ends with STOP count; those of a pickle cut short
 //! are dropped, as ModelScan drops them (so bytes that are not a pickle add nothing). The VM
 //! reads the same bytes exactly; where the two readings disagree, the report is their union.
+//!
+//! The model (`FloorModel`) is fed one opcode at a time. The VM feeds it from its own opcode
+//! loop, so that a stream it reads to the end costs no second pass; `modelscan_globals` feeds
+//! it from the generic disassembler, for the streams the VM stopped reading early.
 
 use super::disasm::{Arg, for_each_op};
+use super::memo::Memo;
 use super::opcodes::Op;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::VecDeque;
 use std::io::Read;
-
-/// Memo indices are small integers chosen by the file: a multiplicative hash is enough (the
-/// table's size is capped, so a crafted spread of keys costs nothing more).
-#[derive(Default)]
-struct IndexHasher(u64);
-
-impl Hasher for IndexHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
 
 /// One global as ModelScan collects it: module and name as written (or "unknown"), and the
 /// offset of the opcode that imports it.
@@ -46,113 +31,149 @@ pub struct FloorGlobal {
 const WINDOW: usize = 64;
 /// Memo entries kept (a memo past this is treated as unknown values).
 const MAX_MEMO: usize = 1 << 20;
-/// Opcodes read at most.
+/// Opcodes read at most by the standalone pass.
 const MAX_OPS: usize = 50_000_000;
 
-/// A string operand as ModelScan sees it (whole; shared between the memo and the window, so
-/// that remembering it costs no copy).
-type Str = std::rc::Rc<str>;
-
-#[derive(Clone)]
-enum Val {
-    Str(Str),
+/// What the model needs of one opcode's operand.
+pub enum Seen<'a, S> {
+    /// A string opcode's text (whole).
+    Text(S),
+    /// A GET or PUT opcode's memo index.
+    Index(u64),
+    /// GLOBAL / INST: module and name as written.
+    Global(&'a str, &'a str),
+    /// Anything else (or an operand not known whole).
     Other,
 }
 
+/// ModelScan's reading, one opcode at a time. `S` is the string type of whoever feeds it.
+pub struct FloorModel<S> {
+    committed: Vec<FloorGlobal>,
+    pending: Vec<FloorGlobal>,
+    /// Memo index -> the string stored there (`None`: some other value).
+    memo: Memo<Option<S>>,
+    /// What a walk back from STACK_GLOBAL needs of each opcode: the opcode, the string a string
+    /// opcode pushed, or the memo index a GET read.
+    window: VecDeque<(Op, Option<S>, Option<u64>)>,
+    /// The previous opcode's operand, when it was a string.
+    prev: Option<S>,
+}
+
+impl<S: Clone + AsRef<str>> Default for FloorModel<S> {
+    fn default() -> Self {
+        FloorModel {
+            committed: Vec::new(),
+            pending: Vec::new(),
+            memo: Memo::default(),
+            window: VecDeque::with_capacity(WINDOW),
+            prev: None,
+        }
+    }
+}
+
+impl<S: Clone + AsRef<str>> FloorModel<S> {
+    /// The next opcode of the stream, at `offset`.
+    pub fn observe(&mut self, offset: u64, op: Op, seen: Seen<'_, S>) {
+        match op {
+            Op::Memoize if self.memo.len() < MAX_MEMO => {
+                let k = self.memo.len() as u64;
+                self.memo.insert(k, self.prev.clone());
+            }
+            Op::Put | Op::BinPut | Op::LongBinPut => {
+                if let Seen::Index(k) = seen {
+                    if self.memo.len() < MAX_MEMO || self.memo.get(k).is_some() {
+                        self.memo.insert(k, self.prev.clone());
+                    }
+                }
+            }
+            Op::Global | Op::Inst => {
+                if let Seen::Global(module, name) = seen {
+                    self.pending.push(FloorGlobal {
+                        module: module.to_string(),
+                        name: name.to_string(),
+                        offset,
+                    });
+                }
+            }
+            Op::StackGlobal => {
+                let mut values: Vec<String> = Vec::with_capacity(2);
+                for (op, text, index) in self.window.iter().rev() {
+                    match op {
+                        Op::Memoize | Op::Put | Op::BinPut | Op::LongBinPut => continue,
+                        Op::Get | Op::BinGet | Op::LongBinGet => {
+                            let v = index
+                                .and_then(|k| self.memo.get(k))
+                                .and_then(Option::as_ref);
+                            values.push(v.map_or_else(|| "unknown".into(), |s| s.as_ref().into()));
+                        }
+                        Op::ShortBinUnicode | Op::Unicode | Op::BinUnicode | Op::BinUnicode8 => {
+                            values.push(
+                                text.as_ref()
+                                    .map_or_else(|| "unknown".into(), |s| s.as_ref().into()),
+                            );
+                        }
+                        _ => values.push("unknown".into()),
+                    }
+                    if values.len() == 2 {
+                        break;
+                    }
+                }
+                while values.len() < 2 {
+                    values.push("unknown".into());
+                }
+                let module = values.pop().unwrap_or_default();
+                let name = values.pop().unwrap_or_default();
+                self.pending.push(FloorGlobal {
+                    module,
+                    name,
+                    offset,
+                });
+            }
+            Op::Stop => self.committed.append(&mut self.pending),
+            _ => {}
+        }
+        let (text, index) = match seen {
+            Seen::Text(s) => (Some(s), None),
+            Seen::Index(k) => (None, Some(k)),
+            _ => (None, None),
+        };
+        self.prev.clone_from(&text);
+        if self.window.len() == WINDOW {
+            self.window.pop_front();
+        }
+        self.window.push_back((op, text, index));
+    }
+
+    /// The globals of every pickle that ended with STOP.
+    pub fn finish(self) -> Vec<FloorGlobal> {
+        self.committed
+    }
+}
+
+/// A string operand as the standalone pass shares it between the memo and the window.
+type Str = std::rc::Rc<str>;
+
 /// ModelScan's globals of the stream `r` (every pickle while bytes remain).
 pub fn modelscan_globals(r: impl Read) -> Vec<FloorGlobal> {
-    let mut committed: Vec<FloorGlobal> = Vec::new();
-    let mut pending: Vec<FloorGlobal> = Vec::new();
-    let mut memo: HashMap<u64, Val, BuildHasherDefault<IndexHasher>> = HashMap::default();
-    // What a walk back from STACK_GLOBAL needs of each opcode: the opcode, the string a string
-    // opcode pushed, or the memo index a GET read.
-    let mut window: std::collections::VecDeque<(Op, Option<Str>, Option<u64>)> =
-        std::collections::VecDeque::with_capacity(WINDOW);
-    let mut prev: Option<Val> = None;
-    let listing = for_each_op(
+    let mut model: FloorModel<Str> = FloorModel::default();
+    let _listing = for_each_op(
         r,
         MAX_OPS,
         |_| true,
         |line| {
             let super::disasm::Line { offset, op, arg } = line;
-            match op {
-                Op::Memoize if memo.len() < MAX_MEMO => {
-                    let k = memo.len() as u64;
-                    memo.insert(k, prev.clone().unwrap_or(Val::Other));
+            let seen = match &arg {
+                Arg::Text { text, len } if *len as usize == text.len() => {
+                    Seen::Text(Str::from(text.as_str()))
                 }
-                Op::Put | Op::BinPut | Op::LongBinPut => {
-                    if let Arg::Memo(k) = arg {
-                        if memo.len() < MAX_MEMO || memo.contains_key(&k) {
-                            memo.insert(k, prev.clone().unwrap_or(Val::Other));
-                        }
-                    }
-                }
-                Op::Global | Op::Inst => {
-                    if let Arg::Global { module, name } = &arg {
-                        pending.push(FloorGlobal {
-                            module: module.clone(),
-                            name: name.clone(),
-                            offset,
-                        });
-                    }
-                }
-                Op::StackGlobal => {
-                    let mut values: Vec<String> = Vec::new();
-                    for (op, text, index) in window.iter().rev() {
-                        match op {
-                            Op::Memoize | Op::Put | Op::BinPut | Op::LongBinPut => continue,
-                            Op::Get | Op::BinGet | Op::LongBinGet => {
-                                let v = index.and_then(|k| memo.get(&k).cloned());
-                                values.push(match v {
-                                    Some(Val::Str(s)) => s.to_string(),
-                                    _ => "unknown".into(),
-                                });
-                            }
-                            Op::ShortBinUnicode
-                            | Op::Unicode
-                            | Op::BinUnicode
-                            | Op::BinUnicode8 => {
-                                values.push(
-                                    text.as_deref()
-                                        .map_or_else(|| "unknown".into(), str::to_string),
-                                );
-                            }
-                            _ => values.push("unknown".into()),
-                        }
-                        if values.len() == 2 {
-                            break;
-                        }
-                    }
-                    while values.len() < 2 {
-                        values.push("unknown".into());
-                    }
-                    let module = values.pop().unwrap_or_default();
-                    let name = values.pop().unwrap_or_default();
-                    pending.push(FloorGlobal {
-                        module,
-                        name,
-                        offset,
-                    });
-                }
-                Op::Stop => committed.append(&mut pending),
-                _ => {}
-            }
-            let (text, index) = match arg {
-                Arg::Text { text, len } if len as usize == text.len() => {
-                    (Some(Str::from(text)), None)
-                }
-                Arg::Memo(k) => (None, Some(k)),
-                _ => (None, None),
+                Arg::Memo(k) => Seen::Index(*k),
+                Arg::Global { module, name } => Seen::Global(module, name),
+                _ => Seen::Other,
             };
-            prev = Some(text.clone().map_or(Val::Other, Val::Str));
-            if window.len() == WINDOW {
-                window.pop_front();
-            }
-            window.push_back((op, text, index));
+            model.observe(offset, op, seen);
         },
     );
-    let _ = listing;
-    committed
+    model.finish()
 }
 
 #[cfg(test)]

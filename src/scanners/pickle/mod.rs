@@ -116,8 +116,8 @@ impl PickleScanner {
     }
 }
 
-/// Streams up to this size also get ModelScan's reading (`floor`); past it, a pickle is
-/// almost all payload bytes, which that reading would read a second time.
+/// Streams the VM stopped reading early get ModelScan's reading in a pass of its own up to this
+/// size; past it, a pickle is almost all payload bytes, which that pass would read a second time.
 const FLOOR_MAX_BYTES: u64 = 64 << 20;
 
 /// ModelScan's reading of the same bytes (`floor::modelscan_globals`): each global it names is
@@ -133,10 +133,15 @@ fn add_floor(
     let len = whole.len().saturating_sub(base_offset);
     // joblib streams interleave raw arrays and nested pickles that ModelScan's reading cannot
     // follow (its memo and operand recovery cross them); their pickle.load reading was scanned.
-    if len > FLOOR_MAX_BYTES || out.joblib_data {
+    if out.joblib_data {
         return;
     }
-    let globals = floor::modelscan_globals(whole.slice(base_offset, len).reader());
+    // The VM fed ModelScan's reading as it went; when it read every byte, that reading is whole.
+    let globals = match out.floor.take() {
+        Some(g) if out.bytes_read == len => g,
+        _ if len > FLOOR_MAX_BYTES => return,
+        _ => floor::modelscan_globals(whole.slice(base_offset, len).reader()),
+    };
     for g in globals {
         let (rule, severity, why) = if g.module.contains("unknown") || g.name.contains("unknown") {
             (

@@ -17,6 +17,7 @@
 //! `planted.rs` (methods a BUILD or SETITEM plants for the unpickler to call), `joblib.rs`
 //! (joblib's raw array bytes and side files), `decode.rs` (operand and payload decoders).
 
+use super::floor::{FloorModel, Seen};
 use super::memo::Memo;
 use super::opcodes::Op;
 use super::policy::{self, Verdict};
@@ -137,6 +138,9 @@ pub struct VmOutcome {
     /// Denylisted imports (module, name as written) whose every use the VM proved harmless
     /// (`getattr(<import>, '<constant>')` naming an allowed global).
     pub proven: Vec<(String, String)>,
+    /// ModelScan's reading of the opcodes the VM read (`floor`), when the VM read every pickle
+    /// of the stream without an error or a limit stopping it.
+    pub floor: Option<Vec<super::floor::FloorGlobal>>,
 }
 
 /// The shape of a pickle's top value, which property tests compare with what Python pickled.
@@ -182,6 +186,12 @@ pub struct Vm<'a> {
     joblib_arrays: bool,
     /// How deep `unsafe_callable_arg` is inside nested partials.
     callable_depth: std::cell::Cell<u32>,
+    /// ModelScan's reading, fed from this loop (off for the plain reading of joblib streams).
+    floor: Option<FloorModel<Text>>,
+    /// The memo index of the last GET or PUT, and the import of the last GLOBAL or INST (what
+    /// `floor` needs of their operands).
+    floor_index: u64,
+    floor_import: u32,
 }
 
 type R<T> = Result<T, Stop>;
@@ -224,6 +234,9 @@ impl<'a> Vm<'a> {
             depth: 0,
             joblib_arrays: true,
             callable_depth: std::cell::Cell::new(0),
+            floor: Some(FloorModel::default()),
+            floor_index: 0,
+            floor_import: 0,
         }
     }
 
@@ -231,6 +244,7 @@ impl<'a> Vm<'a> {
     /// the pickle (array data and its alignment padding) are read as opcodes.
     pub fn plain(mut self) -> Self {
         self.joblib_arrays = false;
+        self.floor = None;
         self
     }
 
@@ -296,6 +310,11 @@ impl<'a> Vm<'a> {
             self.out.proven.push((f.module, f.operator));
         }
         self.out.bytes_read = input.position();
+        if let Some(model) = self.floor.take() {
+            if self.out.error.is_none() && self.out.limit.is_none() {
+                self.out.floor = Some(model.finish());
+            }
+        }
         self.out.imports = std::mem::take(&mut self.imports)
             .into_iter()
             .map(|i| Rc::try_unwrap(i).unwrap_or_else(|i| (*i).clone()))
@@ -388,6 +407,9 @@ impl<'a> Vm<'a> {
                 }
             }
             self.step(input, &mut st, op, offset, keep)?;
+            if self.floor.is_some() {
+                self.observe_floor(&st, op, offset);
+            }
             if let Some(end) = st.frame_end {
                 // BUILD of a joblib array wrapper reads the array data that joblib writes
                 // outside the frames; that is not an operand straddling a frame.
@@ -443,6 +465,43 @@ impl<'a> Vm<'a> {
                 }));
             }
         }
+    }
+}
+
+impl Vm<'_> {
+    /// Hand the opcode just stepped to ModelScan's reading, with what it needs of its operand.
+    fn observe_floor(&mut self, st: &State, op: Op, offset: u64) {
+        let Vm {
+            floor: Some(model),
+            imports,
+            floor_index,
+            floor_import,
+            ..
+        } = self
+        else {
+            return;
+        };
+        let seen = match op {
+            Op::String
+            | Op::BinString
+            | Op::ShortBinString
+            | Op::Unicode
+            | Op::ShortBinUnicode
+            | Op::BinUnicode
+            | Op::BinUnicode8 => match st.stack.last() {
+                Some(V::Str(t)) => Seen::Text(t.clone()),
+                _ => Seen::Other,
+            },
+            Op::Get | Op::BinGet | Op::LongBinGet | Op::Put | Op::BinPut | Op::LongBinPut => {
+                Seen::Index(*floor_index)
+            }
+            Op::Global | Op::Inst => match imports.get(*floor_import as usize) {
+                Some(i) => Seen::Global(&i.module, &i.name),
+                None => Seen::Other,
+            },
+            _ => Seen::Other,
+        };
+        model.observe(offset, op, seen);
     }
 }
 

@@ -361,14 +361,17 @@ impl Vm<'_> {
                     Some(pyint::PyInt::Big) => u64::MAX,
                     None => return parse("invalid GET index"),
                 };
+                self.floor_index = idx;
                 self.memo_get(st, idx)?;
             }
             Op::BinGet => {
                 let idx = u64::from(input.array::<1>()?[0]);
+                self.floor_index = idx;
                 self.memo_get(st, idx)?;
             }
             Op::LongBinGet => {
                 let idx = u64::from(u32::from_le_bytes(input.array::<4>()?));
+                self.floor_index = idx;
                 self.memo_get(st, idx)?;
             }
             Op::Put => {
@@ -382,16 +385,19 @@ impl Vm<'_> {
                     None => return parse("invalid PUT index"),
                 };
                 let v = self.top(st)?;
+                self.floor_index = idx;
                 st.memo.insert(idx, v);
             }
             Op::BinPut => {
                 let idx = u64::from(input.array::<1>()?[0]);
                 let v = self.top(st)?;
+                self.floor_index = idx;
                 st.memo.insert(idx, v);
             }
             Op::LongBinPut => {
                 let idx = u64::from(u32::from_le_bytes(input.array::<4>()?));
                 let v = self.top(st)?;
+                self.floor_index = idx;
                 st.memo.insert(idx, v);
             }
             Op::Memoize => {
@@ -409,6 +415,7 @@ impl Vm<'_> {
                     st.proto,
                     offset,
                 );
+                self.floor_import = id;
                 st.stack.push(V::Global(id));
             }
             Op::StackGlobal => {
@@ -451,6 +458,7 @@ impl Vm<'_> {
                     st.proto,
                     offset,
                 );
+                self.floor_import = id;
                 let v = self.call(
                     st,
                     CallKind::Inst,

@@ -627,3 +627,58 @@ fn the_planted_method_names_are_the_ones_the_opcode_table_lists() {
     keys.sort_unstable();
     assert_eq!(table, keys);
 }
+
+/// ModelScan's reading fed from the VM's loop is the standalone pass's reading, on every
+/// fixture pickle the VM reads to the end. They differ only where the VM reads an operand as
+/// Python does and the disassembler cannot: a protocol 0 STRING keeps its quotes there, and a
+/// GET index such as `1_0` is text there (the standalone pass then says "unknown").
+#[test]
+fn the_floor_fed_by_the_vm_equals_the_standalone_pass() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"),
+        &mut files,
+    );
+    let (mut compared, mut with_globals) = (0, 0);
+    for p in files {
+        let Ok(bytes) = std::fs::read(&p) else {
+            continue;
+        };
+        if !crate::scanners::pickle::opcodes::looks_like_pickle(&bytes) {
+            continue;
+        }
+        let out = run(&bytes);
+        let Some(fed) = out.floor.clone() else {
+            continue;
+        };
+        if out.bytes_read != bytes.len() as u64 || out.joblib_data {
+            continue;
+        }
+        let alone = crate::scanners::pickle::floor::modelscan_globals(&bytes[..]);
+        let weaker = |g: &crate::scanners::pickle::floor::FloorGlobal| {
+            [&g.module, &g.name]
+                .iter()
+                .any(|s| s.contains('\'') || s.as_str() == "unknown")
+        };
+        assert_eq!(fed.len(), alone.len(), "{}", p.display());
+        for (f, a) in fed.iter().zip(&alone) {
+            assert!(f == a || weaker(a), "{}: {f:?} {a:?}", p.display());
+        }
+        compared += 1;
+        with_globals += usize::from(!fed.is_empty());
+    }
+    assert!(
+        compared > 100 && with_globals > 100,
+        "{compared} {with_globals}"
+    );
+}
