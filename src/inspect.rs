@@ -119,10 +119,9 @@ fn decode_member(blob: &Blob, e: &zipdir::ZipEntry, cap: u64) -> Result<Blob, St
 
 /// The bytes of `members` inside `file` (each but the last must be a zip).
 fn open_target(file: &Path, members: &[String], settings: &Settings) -> Result<Blob, String> {
-    let f = crate::engine::open_regular(file)
+    let (f, len) = crate::engine::open_regular(file)
         .map_err(|e| format!("cannot open {}: {e}", file.display()))?;
-    let mut blob =
-        Blob::from_file(f).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let mut blob = Blob::from_file_of_len(f, len);
     for m in members {
         let dir = zipdir::read_directory(&blob, settings.limits.max_archive_members)
             .map_err(|e| format!("not a zip archive ({e}), so it has no member '{m}'"))?;

@@ -212,7 +212,13 @@ pub struct Weakening {
 /// The built-in defaults, parsed once (what `weakenings` compares against).
 fn builtin() -> &'static Settings {
     static BUILTIN: OnceLock<Settings> = OnceLock::new();
-    BUILTIN.get_or_init(Settings::defaults)
+    // Nothing to merge over them: the embedded text is parsed once per process.
+    BUILTIN.get_or_init(|| match Settings::from_toml_str("", None) {
+        Ok(s) => s,
+        // The embedded defaults are checked by a unit test; this branch cannot be taken
+        // with a released binary, but it must not panic either.
+        Err(_) => Settings::empty(),
+    })
 }
 
 /// A key segment as TOML writes it: bare when it can be, else quoted.
@@ -244,13 +250,7 @@ enum LimitKind {
 impl Settings {
     /// The built-in defaults.
     pub fn defaults() -> Settings {
-        // Nothing to merge over them: the embedded text is parsed once, not twice.
-        match Self::from_toml_str("", None) {
-            Ok(s) => s,
-            // The embedded defaults are checked by a unit test; this branch cannot be taken
-            // with a released binary, but it must not panic either.
-            Err(_) => Settings::empty(),
-        }
+        builtin().clone()
     }
 
     fn empty() -> Settings {

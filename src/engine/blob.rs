@@ -24,10 +24,15 @@ pub enum Blob {
 impl Blob {
     pub fn from_file(file: File) -> io::Result<Blob> {
         let len = file.metadata()?.len();
-        Ok(Blob::File {
+        Ok(Blob::from_file_of_len(file, len))
+    }
+
+    /// A file whose length the caller has just read (from the metadata it opened it with).
+    pub fn from_file_of_len(file: File, len: u64) -> Blob {
+        Blob::File {
             file: Arc::new(file),
             len,
-        })
+        }
     }
 
     pub fn from_vec(v: Vec<u8>) -> Blob {

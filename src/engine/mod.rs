@@ -121,8 +121,8 @@ fn scan_files_reporting(
 
 /// Open a regular file for reading, never waiting: `open` returns at once even on a FIFO put
 /// where the walk saw a file (`O_NONBLOCK`, which changes nothing for a regular file), and what
-/// is not a regular file is refused.
-pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+/// is not a regular file is refused. Returns the file and its length.
+pub fn open_regular(path: &Path) -> std::io::Result<(std::fs::File, u64)> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -138,13 +138,34 @@ pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
             format!("not a regular file ({})", walk::kind_of(&meta.file_type())),
         ));
     }
-    Ok(file)
+    Ok((file, meta.len()))
+}
+
+/// Files up to this size are read whole with one read: every scanner then reads memory, where
+/// a file read in place costs a system call per read.
+const READ_WHOLE_BYTES: u64 = 64 * 1024;
+
+fn read_small(mut file: std::fs::File, len: u64) -> std::io::Result<Blob> {
+    use std::io::Read;
+    if len > READ_WHOLE_BYTES {
+        return Ok(Blob::from_file_of_len(file, len));
+    }
+    // One byte more than the length: a file that grew since it was opened is read as it was.
+    let mut bytes = Vec::with_capacity(len as usize + 1);
+    (&mut file).take(len).read_to_end(&mut bytes)?;
+    if (bytes.len() as u64) < len {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "file is shorter than when it was opened (truncated while scanning?)",
+        ));
+    }
+    Ok(Blob::from_vec(bytes))
 }
 
 /// Scan one file on disk. Never panics: a panic in a scanner becomes an error entry.
 pub fn scan_file(source: &Source, settings: &Settings) -> Outcome {
     let mut out = Outcome::default();
-    let file = match open_regular(&source.absolute) {
+    let (file, len) = match open_regular(&source.absolute) {
         Ok(f) => f,
         Err(e) => {
             out.errors.push(ScanErrorEntry {
@@ -156,7 +177,7 @@ pub fn scan_file(source: &Source, settings: &Settings) -> Outcome {
             return out;
         }
     };
-    let blob = match Blob::from_file(file) {
+    let blob = match read_small(file, len) {
         Ok(b) => {
             out.file_size = Some(b.len());
             b

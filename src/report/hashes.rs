@@ -11,10 +11,7 @@ use std::path::Path;
 
 /// sha256 of a file on disk, lower-case hex; `None` when it cannot be read.
 pub fn sha256_file(path: &Path) -> Option<String> {
-    let mut f = crate::engine::open_regular(path).ok()?;
-    if !f.metadata().ok()?.is_file() {
-        return None;
-    }
+    let (mut f, _) = crate::engine::open_regular(path).ok()?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {

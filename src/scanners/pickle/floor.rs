@@ -14,7 +14,6 @@
 use super::disasm::{Arg, for_each_op};
 use super::memo::Memo;
 use super::opcodes::Op;
-use std::collections::VecDeque;
 use std::io::Read;
 
 /// One global as ModelScan collects it: module and name as written (or "unknown"), and the
@@ -26,9 +25,6 @@ pub struct FloorGlobal {
     pub offset: u64,
 }
 
-/// Opcodes kept to walk back from a STACK_GLOBAL (ModelScan walks back without bound, but only
-/// over memo opcodes, so a short window sees what it sees).
-const WINDOW: usize = 64;
 /// Memo entries kept (a memo past this is treated as unknown values).
 const MAX_MEMO: usize = 1 << 20;
 /// Opcodes read at most by the standalone pass.
@@ -46,16 +42,27 @@ pub enum Seen<'a, S> {
     Other,
 }
 
+/// An opcode as the walk back from a STACK_GLOBAL sees it (memo stores are skipped).
+#[derive(Clone)]
+enum Operand<S> {
+    /// GET: the memo index it reads (looked up when the walk reaches it).
+    Get(u64),
+    /// SHORT_BINUNICODE, UNICODE, BINUNICODE, BINUNICODE8: the text.
+    Text(S),
+    /// Anything else: "unknown".
+    Other,
+}
+
 /// ModelScan's reading, one opcode at a time. `S` is the string type of whoever feeds it.
 pub struct FloorModel<S> {
     committed: Vec<FloorGlobal>,
     pending: Vec<FloorGlobal>,
     /// Memo index -> the string stored there (`None`: some other value).
     memo: Memo<Option<S>>,
-    /// What a walk back from STACK_GLOBAL needs of each opcode: the opcode, the string a string
-    /// opcode pushed, or the memo index a GET read.
-    window: VecDeque<(Op, Option<S>, Option<u64>)>,
-    /// The previous opcode's operand, when it was a string.
+    /// The last two opcodes that are not memo stores, the latest first: all that ModelScan's
+    /// walk back from a STACK_GLOBAL reads (it skips MEMOIZE and PUT without bound).
+    recent: [Operand<S>; 2],
+    /// The previous opcode's operand, when it was a string (what MEMOIZE and PUT store).
     prev: Option<S>,
 }
 
@@ -65,26 +72,41 @@ impl<S: Clone + AsRef<str>> Default for FloorModel<S> {
             committed: Vec::new(),
             pending: Vec::new(),
             memo: Memo::default(),
-            window: VecDeque::with_capacity(WINDOW),
+            recent: [Operand::Other, Operand::Other],
             prev: None,
         }
     }
 }
 
 impl<S: Clone + AsRef<str>> FloorModel<S> {
+    fn value(&self, o: &Operand<S>) -> String {
+        let text = match o {
+            Operand::Get(k) => self.memo.get(*k).and_then(Option::as_ref),
+            Operand::Text(s) => Some(s),
+            Operand::Other => None,
+        };
+        text.map_or_else(|| "unknown".into(), |s| s.as_ref().to_string())
+    }
+
     /// The next opcode of the stream, at `offset`.
     pub fn observe(&mut self, offset: u64, op: Op, seen: Seen<'_, S>) {
         match op {
-            Op::Memoize if self.memo.len() < MAX_MEMO => {
-                let k = self.memo.len() as u64;
-                self.memo.insert(k, self.prev.clone());
+            Op::Memoize => {
+                if self.memo.len() < MAX_MEMO {
+                    let k = self.memo.len() as u64;
+                    self.memo.insert(k, self.prev.take());
+                }
+                self.prev = None;
+                return;
             }
             Op::Put | Op::BinPut | Op::LongBinPut => {
                 if let Seen::Index(k) = seen {
                     if self.memo.len() < MAX_MEMO || self.memo.get(k).is_some() {
-                        self.memo.insert(k, self.prev.clone());
+                        self.memo.insert(k, self.prev.take());
                     }
                 }
+                self.prev = None;
+                return;
             }
             Op::Global | Op::Inst => {
                 if let Seen::Global(module, name) = seen {
@@ -96,52 +118,39 @@ impl<S: Clone + AsRef<str>> FloorModel<S> {
                 }
             }
             Op::StackGlobal => {
-                let mut values: Vec<String> = Vec::with_capacity(2);
-                for (op, text, index) in self.window.iter().rev() {
-                    match op {
-                        Op::Memoize | Op::Put | Op::BinPut | Op::LongBinPut => continue,
-                        Op::Get | Op::BinGet | Op::LongBinGet => {
-                            let v = index
-                                .and_then(|k| self.memo.get(k))
-                                .and_then(Option::as_ref);
-                            values.push(v.map_or_else(|| "unknown".into(), |s| s.as_ref().into()));
-                        }
-                        Op::ShortBinUnicode | Op::Unicode | Op::BinUnicode | Op::BinUnicode8 => {
-                            values.push(
-                                text.as_ref()
-                                    .map_or_else(|| "unknown".into(), |s| s.as_ref().into()),
-                            );
-                        }
-                        _ => values.push("unknown".into()),
-                    }
-                    if values.len() == 2 {
-                        break;
-                    }
-                }
-                while values.len() < 2 {
-                    values.push("unknown".into());
-                }
-                let module = values.pop().unwrap_or_default();
-                let name = values.pop().unwrap_or_default();
-                self.pending.push(FloorGlobal {
-                    module,
-                    name,
+                let [name, module] = &self.recent;
+                let g = FloorGlobal {
+                    module: self.value(module),
+                    name: self.value(name),
                     offset,
-                });
+                };
+                self.pending.push(g);
             }
-            Op::Stop => self.committed.append(&mut self.pending),
+            Op::Stop => {
+                self.committed.append(&mut self.pending);
+                // ModelScan lists each pickle's opcodes apart: a walk back ends at its start.
+                self.recent = [Operand::Other, Operand::Other];
+            }
             _ => {}
         }
-        let (text, index) = match seen {
-            Seen::Text(s) => (Some(s), None),
-            Seen::Index(k) => (None, Some(k)),
-            _ => (None, None),
+        let (operand, prev) = match seen {
+            Seen::Index(k) if matches!(op, Op::Get | Op::BinGet | Op::LongBinGet) => {
+                (Operand::Get(k), None)
+            }
+            Seen::Text(s)
+                if matches!(
+                    op,
+                    Op::ShortBinUnicode | Op::Unicode | Op::BinUnicode | Op::BinUnicode8
+                ) =>
+            {
+                (Operand::Text(s.clone()), Some(s))
+            }
+            Seen::Text(s) => (Operand::Other, Some(s)),
+            _ => (Operand::Other, None),
         };
-        self.prev.clone_from(&text);
-        if self.window.len() == WINDOW {
-            self.window.pop_front();
-        }
-        self.window.push_back((op, text, index));
+        self.prev = prev;
+        let [latest, older] = &mut self.recent;
+        *older = std::mem::replace(latest, operand);
     }
 
     /// The globals of every pickle that ended with STOP.
