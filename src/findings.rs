@@ -235,11 +235,63 @@ pub struct SkipEntry {
     pub scan_name: &'static str,
 }
 
+/// A module or global name in an import inventory. The same few names recur in every file of a
+/// run, so each distinct one is kept once per scanning thread and shared by the records that
+/// name it: a report of many files holds a pointer per record, not a copy of the text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Name(Arc<str>);
+
+/// Distinct names kept per thread for sharing; past it, new names get their own copy.
+const MAX_SHARED_NAMES: usize = 65_536;
+
+impl Name {
+    pub fn new(s: &str) -> Name {
+        thread_local! {
+            static SHARED: std::cell::RefCell<std::collections::HashSet<Arc<str>>> =
+                std::cell::RefCell::new(std::collections::HashSet::new());
+        }
+        SHARED.with(|shared| {
+            let mut shared = shared.borrow_mut();
+            if let Some(a) = shared.get(s) {
+                return Name(a.clone());
+            }
+            let a: Arc<str> = Arc::from(s);
+            if shared.len() < MAX_SHARED_NAMES {
+                shared.insert(a.clone());
+            }
+            Name(a)
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for Name {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
 /// One import seen in a pickle, with the verdict of the globals policy (the import inventory).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ImportRecord {
-    pub module: String,
-    pub name: String,
+    pub module: Name,
+    pub name: Name,
     /// `safe`, `unknown` or `dangerous`.
     pub verdict: &'static str,
 }
@@ -259,4 +311,26 @@ pub struct Outcome {
     pub hashes: Vec<(Source, String)>,
     /// The size of the file on disk, as seen when it was opened.
     pub file_size: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_seen_again_shares_the_first_one_and_serializes_as_text() {
+        let a = Name::new("sklearn.linear_model._logistic");
+        let b = Name::new(&String::from("sklearn.linear_model._logistic"));
+        assert!(Arc::ptr_eq(&a.0, &b.0));
+        assert!(!Arc::ptr_eq(&a.0, &Name::new("numpy").0));
+        let rec = ImportRecord {
+            module: a,
+            name: Name::new("LogisticRegression"),
+            verdict: "safe",
+        };
+        assert_eq!(
+            serde_json::to_string(&rec).unwrap(),
+            r#"{"module":"sklearn.linear_model._logistic","name":"LogisticRegression","verdict":"safe"}"#
+        );
+    }
 }

@@ -374,22 +374,55 @@ fn emit(
             t
         }
         ReportFormat::Sarif => sarif::render(report, std::env::current_dir().ok().as_deref()),
-        ReportFormat::Json | ReportFormat::Jsonl => report::json::render(report),
-    };
-    let mut printed = text.clone();
-    if machine {
-        printed.push('\n');
-    }
-    // A closed pipe is not a failure (`write_stdout`); another write error leaves the report
-    // unread, so a run that would have passed fails.
-    if let Err(e) = write_stdout(printed.as_bytes()) {
-        say!("Error: cannot write the report: {e}");
-        if status == 0 {
-            return ExitCode::from(FAILED);
+        ReportFormat::Json | ReportFormat::Jsonl => {
+            // Serialized straight to each destination: a report of many files is never held a
+            // second time as text.
+            let to = |w: &mut dyn Write| report::json::write(report, w);
+            return finish_output(status, true, output_file, &to);
         }
+    };
+    let owned = |w: &mut dyn Write| w.write_all(text.as_bytes());
+    finish_output(status, machine, output_file.filter(|_| machine), &owned)
+}
+
+/// Write a report with `write` to standard output (with a final newline for a machine report)
+/// and to `output_file`, and exit with `status`.
+fn finish_output(
+    status: i32,
+    machine: bool,
+    output_file: Option<&Path>,
+    write: &dyn Fn(&mut dyn Write) -> std::io::Result<()>,
+) -> ExitCode {
+    // A closed pipe is not a failure; another write error leaves the report unread, so a run
+    // that would have passed fails.
+    let printed = {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        write(&mut out)
+            .and_then(|()| {
+                if machine {
+                    out.write_all(b"\n")
+                } else {
+                    Ok(())
+                }
+            })
+            .and_then(|()| out.flush())
+    };
+    match printed {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            say!("Error: cannot write the report: {e}");
+            if status == 0 {
+                return ExitCode::from(FAILED);
+            }
+        }
+        Ok(()) => {}
     }
-    if let (Some(p), true) = (output_file, machine) {
-        if let Err(e) = std::fs::write(p, text.as_bytes()) {
+    if let Some(p) = output_file {
+        let written = std::fs::File::create(p).and_then(|f| {
+            let mut w = std::io::BufWriter::new(f);
+            write(&mut w).and_then(|()| w.flush())
+        });
+        if let Err(e) = written {
             say!("Error: cannot write {}: {e}", p.display());
             return ExitCode::from(FAILED);
         }

@@ -69,13 +69,19 @@ fn finish(
     input_display: &str,
     settings: &Settings,
 ) -> Report {
-    let mut all = Outcome::default();
-    for skip in walked.skipped {
-        all.skipped.push(skip);
-    }
-    for e in walked.errors {
-        all.errors.push(e);
-    }
+    let walk::Walked {
+        files,
+        skipped,
+        errors,
+        absolute_root,
+    } = walked;
+    // The walk's list of files is not part of the report: freed before the report is built.
+    drop(files);
+    let mut all = Outcome {
+        skipped,
+        errors,
+        ..Outcome::default()
+    };
     for o in outcomes {
         all.issues.extend(o.issues);
         all.errors.extend(o.errors);
@@ -86,7 +92,7 @@ fn finish(
         all.hashes.extend(o.hashes);
     }
     policy::apply(&mut all, settings);
-    Report::build(all, input_display, &walked.absolute_root, settings)
+    Report::build(all, input_display, &absolute_root, settings)
 }
 
 /// Scan each file; in parallel, results in input order.
@@ -472,6 +478,8 @@ pub fn scan_leaf(ctx: &mut ScanCtx<'_>, item: Item) {
         );
         return;
     }
+    // Most files are one item; a report of many files keeps every entry.
+    ctx.out.scanned.reserve_exact(1);
     ctx.out.scanned.push(item.source.clone());
     if !item.source.members.is_empty() {
         record_hash(ctx, &item.source, &item.blob, &item.head);

@@ -395,16 +395,24 @@ fn path_from_bytes(bytes: Vec<u8>) -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// The work for `-p PATH` as a stream: the walk's own skips and errors first, then each file.
+/// The work for `-p PATH` as a stream: each file, skip and error in walk order.
 pub fn walked_work(path: &Path) -> (PathBuf, impl Iterator<Item = Work> + Send) {
-    let walked = walk::walk(path);
-    let has_entries = !walked.skipped.is_empty() || !walked.errors.is_empty();
-    let head = has_entries.then_some(Work::WalkEntries {
-        skipped: walked.skipped,
-        errors: walked.errors,
+    // Lazily: the walk lists one folder at a time as the scan asks for files, so memory does
+    // not grow with the number of files.
+    let it = walk::walk_iter(path, false);
+    let root = it.absolute_root.clone();
+    let work = it.map(|found| match found {
+        walk::Found::File(f) => Work::Walked(f),
+        walk::Found::Skipped(s) => Work::WalkEntries {
+            skipped: vec![s],
+            errors: Vec::new(),
+        },
+        walk::Found::Error(e) => Work::WalkEntries {
+            skipped: Vec::new(),
+            errors: vec![e],
+        },
     });
-    let files = walked.files.into_iter().map(Work::Walked);
-    (walked.absolute_root, head.into_iter().chain(files))
+    (root, work)
 }
 
 #[cfg(test)]
@@ -616,5 +624,27 @@ mod tests {
         assert_eq!(got, 10);
         // At most the window plus a chunk per worker was taken, not the whole list.
         assert!(pulled.load(std::sync::atomic::Ordering::SeqCst) <= WINDOW + 2 * CHUNK_MAX);
+    }
+
+    /// A folder walk is lazy: a folder is listed only when the scan reaches it, so memory does
+    /// not grow with the number of files (a file added to a later folder after the first file
+    /// was handed out is still found; one added to a listed folder is not).
+    #[test]
+    fn the_walk_lists_each_folder_only_when_the_scan_reaches_it() {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["a", "b"] {
+            std::fs::create_dir(dir.path().join(d)).unwrap();
+            std::fs::write(dir.path().join(d).join("1.pkl"), b"N.").unwrap();
+        }
+        let (_, mut work) = walked_work(dir.path());
+        let name = |w: Option<Work>| match w {
+            Some(Work::Walked(f)) => f.source.relative.to_string(),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(name(work.next()), "a/1.pkl");
+        std::fs::write(dir.path().join("a").join("2.pkl"), b"N.").unwrap();
+        std::fs::write(dir.path().join("b").join("2.pkl"), b"N.").unwrap();
+        let rest: Vec<String> = work.map(|w| name(Some(w))).collect();
+        assert_eq!(rest, ["b/1.pkl", "b/2.pkl"]);
     }
 }

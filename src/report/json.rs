@@ -39,3 +39,9 @@ pub fn to_string(value: &impl Serialize) -> String {
 pub fn render(report: &Report) -> String {
     to_string(report)
 }
+
+/// The report, serialized straight into `w` (no copy of it as text).
+pub fn write(report: &Report, w: &mut dyn io::Write) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(w, PythonStyle);
+    report.serialize(&mut ser).map_err(io::Error::other)
+}

@@ -243,6 +243,7 @@ impl ScanCtx<'_> {
     /// report shows them, so nothing is kept for the others).
     pub fn log_scan(&mut self, source: &Source, scanner: &'static str) {
         if self.settings.report_format == crate::settings::ReportFormat::Console {
+            self.out.scan_log.reserve_exact(1);
             self.out.scan_log.push((source.clone(), scanner));
         }
     }
@@ -257,6 +258,8 @@ impl ScanCtx<'_> {
 
     pub fn imports(&mut self, source: &Source, imports: Vec<ImportRecord>) {
         if !imports.is_empty() && self.wants_imports() {
+            // Most files have one inventory; a report of many files keeps every one of them.
+            self.out.imports.reserve_exact(1);
             self.out.imports.push((source.clone(), imports));
         }
     }

@@ -169,8 +169,8 @@ pub fn analyze(text: &str) -> Analysis {
         .map(|(chain, verdict)| {
             let (module, name) = split_chain(&chain);
             ImportRecord {
-                module,
-                name,
+                module: crate::findings::Name::new(&module),
+                name: crate::findings::Name::new(&name),
                 verdict,
             }
         })

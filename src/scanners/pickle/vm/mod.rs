@@ -507,12 +507,13 @@ impl Vm<'_> {
 
 /// The import inventory of a run, with verdicts.
 pub fn import_records(imports: Vec<Import>) -> Vec<ImportRecord> {
-    imports
-        .into_iter()
-        .map(|i| ImportRecord {
-            verdict: i.verdict.label(),
-            module: i.module,
-            name: i.name,
-        })
-        .collect()
+    // A new vector of exactly this length: collecting in place would keep the imports'
+    // larger allocation alive in the report.
+    let mut out = Vec::with_capacity(imports.len());
+    out.extend(imports.iter().map(|i| ImportRecord {
+        verdict: i.verdict.label(),
+        module: crate::findings::Name::new(&i.module),
+        name: crate::findings::Name::new(&i.name),
+    }));
+    out
 }
