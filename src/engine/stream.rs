@@ -180,6 +180,10 @@ pub fn run_mapped<I, T: Send>(
         let mut pending: BTreeMap<u64, T> = BTreeMap::new();
         let mut next = 0u64;
         for batch in rx {
+            if stop.load(Ordering::Relaxed) {
+                // The sink asked to stop: what the workers still send is dropped unread.
+                continue;
+            }
             for (seq, done) in batch {
                 pending.insert(seq, done);
             }
