@@ -96,7 +96,362 @@ pub fn entries() -> &'static [Allow] {
 }
 
 /// Safe globals: exact (module, qualname) entries, what each vouches for and why it is safe.
+/// A check that proves a text from a state harmless.
+pub type TextCheck = fn(&str) -> bool;
+
+/// A class whose BUILD restores plain data unless the state holds one of `keys`: then its
+/// `__setstate__` runs code the state names. Its entry allows BUILD; a BUILD whose state holds
+/// such a key, or whose state is not a dict read whole, is an issue.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildGuard {
+    pub module: &'static str,
+    pub name: &'static str,
+    pub keys: &'static [&'static str],
+    /// The state key whose text `keys` make `__setstate__` run, and the check that proves a
+    /// given text harmless (a plain model formula; scipy's own argument-parser template).
+    pub check: Option<(&'static str, TextCheck)>,
+    pub why: &'static str,
+}
+
+/// The functions a model formula may call (patsy's and formulaic's transforms and contrasts,
+/// numpy's elementwise math): they compute on the columns they are given.
+const FORMULA_FUNCS: &[&str] = &[
+    "C",
+    "Diff",
+    "Helmert",
+    "I",
+    "Poly",
+    "Q",
+    "Sum",
+    "Treatment",
+    "bs",
+    "cc",
+    "center",
+    "cr",
+    "lag",
+    "log",
+    "np.abs",
+    "np.cos",
+    "np.exp",
+    "np.log",
+    "np.log10",
+    "np.log1p",
+    "np.log2",
+    "np.power",
+    "np.sin",
+    "np.sqrt",
+    "np.square",
+    "numpy.exp",
+    "numpy.log",
+    "numpy.sqrt",
+    "poly",
+    "scale",
+    "standardize",
+    "te",
+];
+
+/// Whether a model formula only names columns and calls formula transforms: no attribute
+/// walk other than a listed function, no dunder, no call of anything else, no lambda,
+/// subscript or string escape. Formula terms are evaluated as Python expressions, so anything
+/// else is judged as code.
+pub fn plain_formula(formula: &str) -> bool {
+    if formula.contains("__") || formula.contains('[') || formula.contains('\\') {
+        return false;
+    }
+    let bytes = formula.as_bytes();
+    let mut i = 0usize;
+    let mut quote: Option<u8> = None;
+    while let Some(&b) = bytes.get(i) {
+        if let Some(q) = quote {
+            if b == q {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        if b == b'\'' || b == b'"' {
+            quote = Some(b);
+            i += 1;
+            continue;
+        }
+        if b.is_ascii_alphabetic() || b == b'_' {
+            let start = i;
+            while bytes
+                .get(i)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'.')
+            {
+                i += 1;
+            }
+            let name = formula.get(start..i).unwrap_or_default();
+            let mut j = i;
+            while bytes.get(j).is_some_and(u8::is_ascii_whitespace) {
+                j += 1;
+            }
+            let called = bytes.get(j) == Some(&b'(');
+            if name == "lambda"
+                || ((called || name.contains('.')) && !FORMULA_FUNCS.contains(&name))
+            {
+                return false;
+            }
+            continue;
+        }
+        if !(b.is_ascii_digit() || b" ~+-*/:^%(),.=<>!&|\t\r\n".contains(&b)) {
+            return false;
+        }
+        i += 1;
+    }
+    quote.is_none()
+}
+
+/// statsmodels' model data re-evaluates the model's formula (whose terms are Python
+/// expressions, run by patsy or formulaic) when the state asks it to rebuild the design.
+const STATSMODELS_FORMULA: &[&str] = &["restore_model_spec", "restore_design_info"];
+const STATSMODELS_WHY: &str = "with `restore_model_spec` (`restore_design_info` before 0.14) in \
+     the state, __setstate__ evaluates the state's `formula` against its data: formula terms are \
+     Python expressions (a formula that only names columns and calls formula transforms is \
+     data)";
+
+/// scipy's distributions exec the argument-parser source kept in their state when unpickled.
+const SCIPY_WHY: &str = "__setstate__ calls _attach_methods, which exec()s the state's \
+     `_parse_arg_template` (a template scipy fills with the distribution's shape names is data; \
+     any other text is code)";
+
+/// scipy's argument-parser template (`_distn_infrastructure.parse_arg_template`).
+const SCIPY_TEMPLATE: &str = "\ndef _parse_args(self, %S %I):\n    return (%S), %O\n\n\
+     def _parse_args_rvs(self, %S %I, size=None):\n    return self._argcheck_rvs(%S %O, size=size)\n\n\
+     def _parse_args_stats(self, %S %I, moments='mv'):\n    return (%S), %O, moments\n";
+
+/// Whether `text` is scipy's template filled as scipy fills it: shape names (identifiers, each
+/// followed by `, `) and the location/scale arguments of a continuous or a discrete distribution.
+pub fn scipy_arg_template(text: &str) -> bool {
+    let head = "\ndef _parse_args(self, ";
+    let Some(rest) = text.strip_prefix(head) else {
+        return false;
+    };
+    [("loc=0, scale=1", "loc, scale"), ("loc=0", "loc, 1")]
+        .iter()
+        .any(|(inner, outer)| {
+            let Some(end) = rest.find(&format!(" {inner}):")) else {
+                return false;
+            };
+            let shapes = rest.get(..end).unwrap_or_default();
+            let names_ok = shapes.is_empty()
+                || shapes.strip_suffix(", ").is_some_and(|names| {
+                    names.split(", ").all(|n| {
+                        n.chars()
+                            .next()
+                            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    })
+                });
+            names_ok
+                && SCIPY_TEMPLATE
+                    .replace("%S", shapes)
+                    .replace("%I", inner)
+                    .replace("%O", outer)
+                    == text
+        })
+}
+
+pub static BUILD_GUARDS: &[BuildGuard] = &[
+    BuildGuard {
+        module: "scipy.stats._continuous_distns",
+        name: "*",
+        keys: &["_parse_arg_template"],
+        check: Some(("_parse_arg_template", scipy_arg_template)),
+        why: SCIPY_WHY,
+    },
+    BuildGuard {
+        module: "scipy.stats._discrete_distns",
+        name: "*",
+        keys: &["_parse_arg_template"],
+        check: Some(("_parse_arg_template", scipy_arg_template)),
+        why: SCIPY_WHY,
+    },
+    BuildGuard {
+        module: "scipy.stats._distn_infrastructure",
+        name: "*",
+        keys: &["_parse_arg_template"],
+        check: Some(("_parse_arg_template", scipy_arg_template)),
+        why: SCIPY_WHY,
+    },
+    BuildGuard {
+        module: "statsmodels.base.data",
+        name: "ModelData",
+        keys: STATSMODELS_FORMULA,
+        check: Some(("formula", plain_formula)),
+        why: STATSMODELS_WHY,
+    },
+    BuildGuard {
+        module: "statsmodels.base.data",
+        name: "PandasData",
+        keys: STATSMODELS_FORMULA,
+        check: Some(("formula", plain_formula)),
+        why: STATSMODELS_WHY,
+    },
+    BuildGuard {
+        module: "statsmodels.base.data",
+        name: "PatsyData",
+        keys: STATSMODELS_FORMULA,
+        check: Some(("formula", plain_formula)),
+        why: STATSMODELS_WHY,
+    },
+    BuildGuard {
+        module: "statsmodels.base.data",
+        name: "FormulaicData",
+        keys: STATSMODELS_FORMULA,
+        check: Some(("formula", plain_formula)),
+        why: STATSMODELS_WHY,
+    },
+];
+
+/// The guard on BUILD of `module.qualname`, if it has one.
+pub fn build_guard(module: &str, qualname: &str) -> Option<&'static BuildGuard> {
+    BUILD_GUARDS
+        .iter()
+        .find(|g| g.module == module && (g.name == qualname || g.name == "*"))
+}
+
 pub(super) static ALLOW: &[Allow] = &[
+    Allow::new(
+        "pyarrow.lib",
+        "_restore_array",
+        FUNC,
+        "rebuilds an Arrow array from its type, length and buffers (how every Arrow array pickles; pandas 3 string columns)",
+    ),
+    Allow::new(
+        "pyarrow.lib",
+        "_reconstruct_table",
+        FUNC,
+        "rebuilds an Arrow table from its columns and schema",
+    ),
+    Allow::new(
+        "pyarrow.lib",
+        "_reconstruct_record_batch",
+        FUNC,
+        "rebuilds an Arrow record batch from its columns and schema",
+    ),
+    Allow::new(
+        "pyarrow.lib",
+        "py_buffer",
+        FUNC,
+        "wraps bytes from the file as an Arrow buffer",
+    ),
+    Allow::new(
+        "pyarrow.lib",
+        "type_for_alias",
+        FUNC,
+        "an Arrow data type from its name (`int64`, `string`): a table lookup",
+    ),
+    Allow::new(
+        "pyarrow.lib",
+        "chunked_array",
+        FUNC,
+        "an Arrow chunked array from arrays and a type",
+    ),
+    Allow::new(
+        "pyarrow.lib",
+        "field",
+        FUNC,
+        "an Arrow schema field: name, type, nullability, metadata",
+    ),
+    Allow::new(
+        "pyarrow.lib",
+        "schema",
+        FUNC,
+        "an Arrow schema from fields and metadata",
+    ),
+    Allow::new(
+        "pyarrow.lib",
+        "timestamp",
+        FUNC,
+        "an Arrow timestamp type from a unit and a time zone name",
+    ),
+    Allow::new(
+        "pyarrow.lib",
+        "time32",
+        FUNC,
+        "an Arrow time type from a unit",
+    ),
+    Allow::new(
+        "pyarrow.lib",
+        "time64",
+        FUNC,
+        "an Arrow time type from a unit",
+    ),
+    Allow::new(
+        "pyarrow.lib",
+        "duration",
+        FUNC,
+        "an Arrow duration type from a unit",
+    ),
+    Allow::new(
+        "pyarrow.lib",
+        "decimal128",
+        FUNC,
+        "an Arrow decimal type from precision and scale",
+    ),
+    Allow::new(
+        "pyarrow.lib",
+        "decimal256",
+        FUNC,
+        "an Arrow decimal type from precision and scale",
+    ),
+    Allow::new(
+        "pyarrow.lib",
+        "list_",
+        FUNC,
+        "an Arrow list type from its value type",
+    ),
+    Allow::new(
+        "pyarrow.lib",
+        "large_list",
+        FUNC,
+        "an Arrow list type from its value type",
+    ),
+    Allow::new(
+        "pyarrow.lib",
+        "struct",
+        FUNC,
+        "an Arrow struct type from fields",
+    ),
+    Allow::new(
+        "pyarrow.lib",
+        "dictionary",
+        FUNC,
+        "an Arrow dictionary type from index and value types",
+    ),
+    Allow::new("pyarrow.lib", "binary", FUNC, "an Arrow binary type"),
+    Allow::new(
+        "pyarrow.lib",
+        "map_",
+        FUNC,
+        "an Arrow map type from key and item types",
+    ),
+    Allow::new(
+        "statsmodels.base.data",
+        "ModelData",
+        CONSTRUCT,
+        "a model's data; BUILD is guarded (BUILD_GUARDS): a state that asks to re-evaluate the formula is an issue",
+    ),
+    Allow::new(
+        "statsmodels.base.data",
+        "PandasData",
+        CONSTRUCT,
+        "a model's data; BUILD is guarded (BUILD_GUARDS): a state that asks to re-evaluate the formula is an issue",
+    ),
+    Allow::new(
+        "statsmodels.base.data",
+        "PatsyData",
+        CONSTRUCT,
+        "a model's data; BUILD is guarded (BUILD_GUARDS): a state that asks to re-evaluate the formula is an issue",
+    ),
+    Allow::new(
+        "statsmodels.base.data",
+        "FormulaicData",
+        CONSTRUCT,
+        "a model's data; BUILD is guarded (BUILD_GUARDS): a state that asks to re-evaluate the formula is an issue",
+    ),
     Allow::new("collections", "OrderedDict", TYPE, "dict subclass"),
     Allow::new("collections", "Counter", TYPE, "dict subclass"),
     Allow::new("collections", "deque", TYPE, "container"),
@@ -696,19 +1051,19 @@ pub(super) static ALLOW: &[Allow] = &[
         "scipy.stats._continuous_distns",
         "*",
         TYPE,
-        "distribution objects",
+        "distribution objects; BUILD is guarded (BUILD_GUARDS): a state whose argument-parser template is not scipy's is an issue",
     ),
     Allow::new(
         "scipy.stats._discrete_distns",
         "*",
         TYPE,
-        "distribution objects",
+        "distribution objects; BUILD is guarded (BUILD_GUARDS): a state whose argument-parser template is not scipy's is an issue",
     ),
     Allow::new(
         "scipy.stats._distn_infrastructure",
         "*",
         TYPE,
-        "distribution objects",
+        "distribution objects; BUILD is guarded (BUILD_GUARDS): a state whose argument-parser template is not scipy's is an issue",
     ),
     Allow::new("scipy.interpolate._interpolate", "*", TYPE, "interpolators"),
     Allow::new(

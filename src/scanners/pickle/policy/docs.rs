@@ -5,7 +5,7 @@ use super::allow::ALLOW;
 use super::callables::{Calls, HIGHER_ORDER, IMPLICIT_CALLS, NESTED_LOADERS, OPCODE_CALLS};
 use super::deny::DENYLIST;
 use super::numpy_names::NUMPY;
-use super::profiles::ALLOW_LIBRARY_PREFIXES;
+use super::profiles::{ALLOW_LIBRARY_PREFIXES, SEEN_IN_REAL_FILES, listed_per_package};
 use std::fmt::Write;
 
 /// Table cells: pipes escaped, so a reason cannot break the row.
@@ -96,9 +96,15 @@ pub fn markdown() -> String {
     for a in NUMPY {
         let _ = writeln!(o, "| {} | {} | {} |", a.name, a.ops.describe(), cell(a.why));
     }
-    o.push_str("\n## Library profiles\n\nA top-level name of these packages that no entry lists is *construct-only*: importing it, constructing it with `__new__` and giving it state are allowed; calling it is an issue (`pickle.unknown-global-called`).\n\n| package | what it pickles |\n|---|---|\n");
+    o.push_str("\n## Library profiles\n\nThe classes of these packages are listed exactly: generated from the installed libraries by `fixtures/gen/library_names.py` (`src/scanners/pickle/policy/library_names.rs`; a class is listed only when its `__new__`, `__setstate__` and `__setattr__` are ones reviewed there), plus the names below that files written by older versions use. A listed class is *construct-only*: importing it, constructing it with `__new__` and giving it state are allowed; calling it is an issue (`pickle.unknown-global-called`). A name of these packages that is not listed is judged as any unknown name: a BUILD on it is `pickle.unknown-class-method`, a call `pickle.unknown-global-called`.\n\n| package | what it pickles | classes listed |\n|---|---|---|\n");
+    let counts = listed_per_package();
     for (p, why) in ALLOW_LIBRARY_PREFIXES {
-        let _ = writeln!(o, "| {p} | {} |", cell(why));
+        let n = counts.iter().find(|(q, _)| q == p).map_or(0, |(_, n)| *n);
+        let _ = writeln!(o, "| {p} | {} | {n} |", cell(why));
+    }
+    o.push_str("\n## Library classes seen in real files written by older versions\n\n| module | name | why |\n|---|---|---|\n");
+    for (m, n, why) in SEEN_IN_REAL_FILES {
+        let _ = writeln!(o, "| {m} | {n} | {} |", cell(why));
     }
     o
 }

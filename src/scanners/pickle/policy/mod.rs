@@ -88,6 +88,7 @@ mod allow;
 mod callables;
 mod deny;
 pub mod docs;
+mod library_names;
 mod numpy_names;
 mod profiles;
 #[cfg(test)]
@@ -95,7 +96,8 @@ mod tests;
 
 use allow::*;
 pub use allow::{
-    Allow, CONSTRUCT, FUNC, Ops, TYPE, allow_reason, allowed, entries as allow_entries,
+    Allow, BUILD_GUARDS, BuildGuard, CONSTRUCT, FUNC, Ops, TYPE, allow_reason, allowed,
+    build_guard, entries as allow_entries, plain_formula, scipy_arg_template,
 };
 pub use callables::{
     Calls, HIGHER_ORDER, HigherOrder, IMPLICIT_CALLS, NESTED_LOADERS, OPCODE_CALLS, higher_order,

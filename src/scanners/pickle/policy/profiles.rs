@@ -1,12 +1,14 @@
-//! Library profiles: packages whose top-level names are vouched for construction and state only
-//! (`Verdict::ConstructOnly`), never for calls.
+//! Library profiles: the classes of the packages models are pickled with, each listed exactly
+//! (`library_names.rs`, generated from the installed libraries, and `SEEN_IN_REAL_FILES`, names
+//! that files written by older versions use) and vouched for construction and state only
+//! (`Verdict::ConstructOnly`), never for calls. A name a profile's package does not list is
+//! judged as any unknown name: the prefix vouches for nothing.
 
+use super::library_names::LIBRARY_CLASSES;
 use super::*;
 
-/// Library prefixes whose classes (capitalised names) and reconstruction helpers
-/// (`__pyx_unpickle_*`, `_unpickle*`, `_new_*`, `_reconstruct*`, `_rebuild*`) are safe: these
-/// packages pickle estimators, configs and arrays, and their classes run only library code when
-/// constructed. The denylist is checked first, so known gadgets inside them still count.
+/// The packages with a profile, and what their files hold (the reason every listed class of the
+/// package is data).
 pub(super) static ALLOW_LIBRARY_PREFIXES: &[(&str, &str)] = &[
     ("sklearn", "scikit-learn estimators and their helpers"),
     ("scipy", "scipy data structures"),
@@ -49,18 +51,76 @@ pub(super) static ALLOW_LIBRARY_PREFIXES: &[(&str, &str)] = &[
     ("allennlp", "AllenNLP vocabularies and configs"),
 ];
 
-/// Why a name that no entry lists is still constructible data: a class-shaped name (or a
-/// reconstruction helper's name) directly in a library profile's module. The shape of a name
-/// proves nothing about what calling it does, so this vouches only for importing it,
-/// constructing it with `__new__` and setting its state (`Verdict::ConstructOnly`).
+/// Classes of the profiles' packages that real files written by older versions name, and that
+/// the installed versions the table is generated from no longer define at that path (a loader
+/// with the current version fails to find them; one with the old version builds plain data).
+/// Mined from the real-world files (`fixtures/gen/mine_allowlist.py`) and reviewed one by one.
+pub(super) static SEEN_IN_REAL_FILES: &[(&str, &str, &str)] = &[
+    (
+        "gensim.models.doc2vec",
+        "DocvecsArray",
+        "gensim < 4 document vectors (arrays and a tag index); gone in gensim 4",
+    ),
+    (
+        "gensim.models.wrappers.fasttext",
+        "FastText",
+        "gensim < 4 wrapper of a FastText model (vectors, vocabulary, parameters); gone in gensim 4",
+    ),
+    (
+        "gensim.models.wrappers.fasttext",
+        "FastTextKeyedVectors",
+        "gensim < 4 FastText vectors (arrays and a vocabulary); gone in gensim 4",
+    ),
+    (
+        "sklearn.externals.joblib.numpy_pickle",
+        "NumpyArrayWrapper",
+        "scikit-learn < 0.23's copy of joblib's array wrapper (shape, dtype, order; the array \
+         bytes follow, read as joblib reads them); gone since",
+    ),
+];
+
+/// Whether `(module, qualname)` is listed in the generated table.
+fn generated(module: &str, qualname: &str) -> bool {
+    LIBRARY_CLASSES
+        .binary_search_by(|(m, _)| (*m).cmp(module))
+        .ok()
+        .and_then(|i| LIBRARY_CLASSES.get(i))
+        .is_some_and(|(_, names)| names.binary_search(&qualname).is_ok())
+}
+
+/// Why a class no exact allowlist entry lists is still constructible data: it is one of a
+/// profile package's classes, listed exactly (generated or seen in real files). This vouches only
+/// for importing it, constructing it with `__new__` and setting its state
+/// (`Verdict::ConstructOnly`); a call of it is an issue.
 pub fn library_class_reason(module: &str, qualname: &str) -> Option<&'static str> {
-    if qualname.contains('.') {
+    let listed = generated(module, qualname)
+        || SEEN_IN_REAL_FILES
+            .iter()
+            .any(|(m, n, _)| *m == module && *n == qualname);
+    if !listed {
         return None;
     }
-    // Any top-level name: the profile vouches for constructing and setting state, never for
-    // calling, so the shape of the name (`cKDTree`, `_BinMapper`, `bsr_array`) does not matter.
     ALLOW_LIBRARY_PREFIXES
         .iter()
         .find(|(prefix, _)| module_matches(prefix, module))
         .map(|(_, why)| *why)
+}
+
+/// Number of listed classes per profile package (for the documentation).
+pub fn listed_per_package() -> Vec<(&'static str, usize)> {
+    ALLOW_LIBRARY_PREFIXES
+        .iter()
+        .map(|(p, _)| {
+            let n = LIBRARY_CLASSES
+                .iter()
+                .filter(|(m, _)| module_matches(p, m))
+                .map(|(_, names)| names.len())
+                .sum::<usize>()
+                + SEEN_IN_REAL_FILES
+                    .iter()
+                    .filter(|(m, _, _)| module_matches(p, m))
+                    .count();
+            (*p, n)
+        })
+        .collect()
 }

@@ -114,23 +114,37 @@ fn framework_classes_are_safe() {
 }
 
 #[test]
-fn a_library_profile_vouches_only_for_constructing_its_unlisted_classes() {
+fn a_library_profile_vouches_only_for_the_classes_it_lists() {
+    // Listed (generated from the libraries): construction and state only.
     for (m, n) in [
         ("sklearn.linear_model._logistic", "LogisticRegression"),
         ("torch.nn.modules.linear", "Linear"),
         ("pandas.core.frame", "DataFrame"),
+        ("scipy.spatial._ckdtree", "cKDTree"),
     ] {
         assert!(
             matches!(judge(&s(), m, n), Verdict::ConstructOnly { .. }),
             "{m}.{n}"
         );
     }
-    // The shape of the name does not matter for construction (`cKDTree`, `_BinMapper`);
-    // calling any of them is not vouched for.
-    assert!(matches!(
-        judge(&s(), "scipy.spatial._ckdtree", "cKDTree"),
-        Verdict::ConstructOnly { .. }
-    ));
+    // A name the table does not list is unknown whatever its package or shape: a class that
+    // does not exist, a function, a class whose __setstate__ runs code from the state (scipy's
+    // distributions exec a template; GraphModule regenerates and execs its code).
+    for (m, n) in [
+        ("sklearn.linear_model._logistic", "NotAnEstimator"),
+        ("torch.nn.modules.linear", "exec_setup"),
+        ("torch.fx.graph_module", "GraphModule"),
+        ("pandas", "read_pickle"),
+    ] {
+        assert!(
+            matches!(
+                judge(&s(), m, n),
+                Verdict::Unknown { stdlib: false } | Verdict::Dangerous { .. }
+            ),
+            "{m}.{n}: {:?}",
+            judge(&s(), m, n)
+        );
+    }
     // Outside the profiles: not vouched for at all.
     assert!(matches!(
         judge(&s(), "fsspec.caching", "MMapCache"),
@@ -140,6 +154,62 @@ fn a_library_profile_vouches_only_for_constructing_its_unlisted_classes() {
         judge(&s(), "joblib.parallel", "mp.Process"),
         Verdict::Unknown { .. } | Verdict::Dangerous { .. }
     ));
+}
+
+#[test]
+fn the_generated_library_table_is_sorted_for_binary_search() {
+    use super::library_names::LIBRARY_CLASSES;
+    assert!(LIBRARY_CLASSES.len() > 1000);
+    for w in LIBRARY_CLASSES.windows(2) {
+        assert!(w[0].0 < w[1].0, "{} / {}", w[0].0, w[1].0);
+    }
+    for (m, names) in LIBRARY_CLASSES {
+        assert!(names.windows(2).all(|w| w[0] < w[1]), "{m}");
+    }
+}
+
+#[test]
+fn a_model_formula_is_data_only_when_it_names_columns_and_calls_transforms() {
+    for f in [
+        "y ~ x + np.log(z)",
+        "y ~ C(group, Treatment(reference='a')) + x:z + I(x ** 2) - 1",
+        "np.log(y) ~ standardize(x) + bs(z, df=4)",
+        "Q('weird name') ~ x",
+    ] {
+        assert!(plain_formula(f), "{f}");
+    }
+    for f in [
+        "y ~ x + system('touch m')",
+        "y ~ I(__import__('os').system('x'))",
+        "y ~ os.system(x)",
+        "y ~ x + (lambda: 1)()",
+        "y ~ x[0]",
+        "y ~ I(eval(x))",
+        "y ~ np.lib.npyio.os.system(x)",
+        "y ~ 'unterminated",
+    ] {
+        assert!(!plain_formula(f), "{f}");
+    }
+    let g = build_guard("statsmodels.base.data", "PandasData").unwrap();
+    assert!(g.keys.contains(&"restore_model_spec") && g.check.is_some_and(|(k, _)| k == "formula"));
+    // scipy's distributions: the template scipy writes is data, anything else is code.
+    let norm = "\ndef _parse_args(self,  loc=0, scale=1):\n    return (), loc, scale\n\ndef _parse_args_rvs(self,  loc=0, scale=1, size=None):\n    return self._argcheck_rvs( loc, scale, size=size)\n\ndef _parse_args_stats(self,  loc=0, scale=1, moments='mv'):\n    return (), loc, scale, moments\n";
+    let randint = "\ndef _parse_args(self, low, high,  loc=0):\n    return (low, high, ), loc, 1\n\ndef _parse_args_rvs(self, low, high,  loc=0, size=None):\n    return self._argcheck_rvs(low, high,  loc, 1, size=size)\n\ndef _parse_args_stats(self, low, high,  loc=0, moments='mv'):\n    return (low, high, ), loc, 1, moments\n";
+    assert!(scipy_arg_template(norm) && scipy_arg_template(randint));
+    assert!(!scipy_arg_template(&norm.replace(
+        "return (), loc",
+        "return __import__('os').system('x'), loc"
+    )));
+    assert!(!scipy_arg_template(&randint.replace(
+        "low, high,  loc=0):",
+        "low=exec('x'), high,  loc=0):"
+    )));
+    assert!(build_guard("scipy.stats._continuous_distns", "norm_gen").is_some());
+    assert!(
+        BUILD_GUARDS
+            .iter()
+            .all(|g| allowed(g.module, g.name).is_some_and(|(ops, _)| ops.build))
+    );
 }
 
 #[test]

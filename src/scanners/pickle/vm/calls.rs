@@ -414,6 +414,68 @@ impl Vm<'_> {
         );
     }
 
+    /// BUILD on an instance of a class whose entry allows BUILD only without certain state keys
+    /// (`policy::BUILD_GUARDS`): a state holding one, or one not read whole as a dict with
+    /// string keys, runs the code the guard names.
+    pub(super) fn check_build_guard(&mut self, st: &State, target: &V, state: &V, offset: u64) {
+        let Some(Ok(cls)) = self.instance_class(st, target) else {
+            return;
+        };
+        let Some(imp) = self.import_rc(cls) else {
+            return;
+        };
+        if imp.verdict != Verdict::Safe {
+            return;
+        }
+        let Some(guard) = policy::build_guard(&imp.resolved_module, &imp.resolved_name) else {
+            return;
+        };
+        let dict = match state {
+            V::Node(id) => Some(*id),
+            _ => None,
+        };
+        let items = dict.and_then(|id| match st.nodes.get(id as usize) {
+            Some(Node::Dict(items)) if !st.dicts_cut.contains(&id) => Some(items),
+            _ => None,
+        });
+        // The text the guarded keys make `__setstate__` run, when its check proves it harmless.
+        let plain = |items: &[(V, V)]| {
+            guard.check.is_some_and(|(key, harmless)| {
+                items.iter().any(|(k, v)| {
+                    matches!((k, v), (V::Str(k), V::Str(t)) if k.as_str() == key && harmless(t))
+                })
+            })
+        };
+        let hit = match items {
+            None => Some("a state the scanner cannot read whole".to_string()),
+            Some(items) => items.iter().find_map(|(k, _)| match k {
+                V::Str(s) if guard.keys.contains(&s.as_str()) && !plain(items) => {
+                    Some(format!("`{}` in the state", s.as_str()))
+                }
+                V::Str(_) => None,
+                _ => Some("a state key that is not a string".to_string()),
+            }),
+        };
+        let Some(what) = hit else {
+            return;
+        };
+        self.finding_with(
+            "pickle.unknown-class-method",
+            Severity::High,
+            &imp.module,
+            &imp.name,
+            Some(format!(
+                "BUILD gives {}.{} {what}: its __setstate__ runs code the state names",
+                imp.resolved_module, imp.resolved_name
+            )),
+            format!(
+                "{}.{}: {}",
+                imp.resolved_module, imp.resolved_name, guard.why
+            ),
+            offset,
+        );
+    }
+
     /// A call of an allowlisted callable that calls `methods` of its arguments: each argument
     /// (and each item of a list or tuple argument, which `sorted`, `min` or `dict` reach too)
     /// must be an object whose class is vouched for.

@@ -315,9 +315,13 @@ impl Vm<'_> {
                     return parse("odd number of items for DICT");
                 }
                 let keyed = state_items(&items);
+                let cut = items.len() / 2 > MAX_ITEMS;
                 let v = self.new_node(st, Node::Dict(pairs(items)));
                 if let V::Node(id) = v {
                     self.record_keyed(st, id, keyed, offset);
+                    if cut {
+                        st.dicts_cut.insert(id);
+                    }
                 }
                 st.stack.push(v);
             }
@@ -661,7 +665,12 @@ impl Vm<'_> {
             let keyed = state_items(st.stack.get(from..).unwrap_or_default());
             self.record_keyed(st, id, keyed, offset);
         }
-        let State { stack, nodes, .. } = st;
+        let State {
+            stack,
+            nodes,
+            dicts_cut,
+            ..
+        } = st;
         match &target {
             V::Node(id) => {
                 if let Some(Node::Dict(v)) = nodes.get_mut(*id as usize) {
@@ -671,6 +680,8 @@ impl Vm<'_> {
                     while let (Some(k), Some(val)) = (items.next(), items.next()) {
                         if v.len() < MAX_ITEMS {
                             v.push((k, val));
+                        } else {
+                            dicts_cut.insert(*id);
                         }
                     }
                 }
@@ -739,6 +750,7 @@ impl Vm<'_> {
                     "__setstate__ (or __setattr__)",
                     offset,
                 );
+                self.check_build_guard(st, &obj, &state, offset);
                 self.record_planted(st, *node, methods, offset);
                 let id = *node as usize;
                 let callee = match st.nodes.get_mut(id) {

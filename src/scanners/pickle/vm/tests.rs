@@ -682,3 +682,54 @@ fn the_floor_fed_by_the_vm_equals_the_standalone_pass() {
         "{compared} {with_globals}"
     );
 }
+
+/// BUILD on statsmodels' model data is data unless the state asks `__setstate__` to
+/// re-evaluate a formula that calls more than the formula transforms.
+#[test]
+fn a_guarded_build_is_an_issue_only_when_the_state_holds_the_guarded_key() {
+    fn s(p: &mut Vec<u8>, t: &str) {
+        p.push(0x8c);
+        p.push(t.len() as u8);
+        p.extend_from_slice(t.as_bytes());
+    }
+    let pickle = |pairs: &[(&str, Option<&str>)]| {
+        let mut p = b"\x80\x04".to_vec();
+        s(&mut p, "statsmodels.base.data");
+        s(&mut p, "PandasData");
+        p.extend_from_slice(b"\x93)\x81}(");
+        for (k, v) in pairs {
+            s(&mut p, k);
+            match v {
+                Some(v) => s(&mut p, v),
+                None => p.push(b'\x88'),
+            }
+        }
+        p.extend_from_slice(b"ub.");
+        p
+    };
+    let guarded = |o: &VmOutcome| {
+        o.findings
+            .iter()
+            .any(|f| f.rule == "pickle.unknown-class-method" && f.severity == Severity::High)
+    };
+    let plain = run(&pickle(&[
+        ("orig_endog", Some("y")),
+        ("formula", Some("y ~ x")),
+    ]));
+    assert!(plain.findings.is_empty(), "{:?}", plain.findings);
+    let benign = run(&pickle(&[
+        ("restore_model_spec", None),
+        ("formula", Some("y ~ x + np.log(z)")),
+    ]));
+    assert!(benign.findings.is_empty(), "{:?}", benign.findings);
+    let evil = run(&pickle(&[
+        ("restore_model_spec", None),
+        ("formula", Some("y ~ x + system('touch m')")),
+    ]));
+    assert!(guarded(&evil), "{:?}", evil.findings);
+    let old = run(&pickle(&[
+        ("restore_design_info", None),
+        ("formula", Some("y ~ eval(x)")),
+    ]));
+    assert!(guarded(&old), "{:?}", old.findings);
+}

@@ -139,6 +139,8 @@ pub(super) struct State {
     pub(super) keyed: HashMap<(u32, &'static str), V>,
     /// Lists and sets that got more items than the VM keeps: what they hold is not all known.
     pub(super) truncated: HashSet<u32>,
+    /// Dicts that got more items than the VM keeps (their keys are not all known).
+    pub(super) dicts_cut: HashSet<u32>,
     pub(super) proto: u8,
     pub(super) saw_proto: bool,
     pub(super) frame_end: Option<u64>,
@@ -169,6 +171,7 @@ impl State {
             planted: HashMap::new(),
             keyed: HashMap::new(),
             truncated: HashSet::new(),
+            dicts_cut: HashSet::new(),
             proto: 0,
             saw_proto: false,
             frame_end: None,
