@@ -57,8 +57,10 @@ enum Operand<S> {
 pub struct FloorModel<S> {
     committed: Vec<FloorGlobal>,
     pending: Vec<FloorGlobal>,
-    /// Memo index -> the string stored there (`None`: some other value).
+    /// Memo index -> the string stored there (`None`, or absent: some other value).
     memo: Memo<Option<S>>,
+    /// Which memo indices are set, whatever their value (MEMOIZE stores at their count).
+    keys: KeySet,
     /// The last two opcodes that are not memo stores, the latest first: all that ModelScan's
     /// walk back from a STACK_GLOBAL reads (it skips MEMOIZE and PUT without bound).
     recent: [Operand<S>; 2],
@@ -72,6 +74,7 @@ impl<S: Clone + AsRef<str>> Default for FloorModel<S> {
             committed: Vec::new(),
             pending: Vec::new(),
             memo: Memo::default(),
+            keys: KeySet::default(),
             recent: [Operand::Other, Operand::Other],
             prev: None,
         }
@@ -88,21 +91,35 @@ impl<S: Clone + AsRef<str>> FloorModel<S> {
         text.map_or_else(|| "unknown".into(), |s| s.as_ref().to_string())
     }
 
+    /// ModelScan's `memo[k] = <previous opcode's argument>`: only strings are kept (any
+    /// other value reads as "unknown", as a missing one does), every index is counted.
+    fn store(&mut self, k: u64) {
+        self.keys.insert(k);
+        match self.prev.take() {
+            Some(s) => self.memo.insert(k, Some(s)),
+            None => {
+                if self.memo.get(k).is_some_and(Option::is_some) {
+                    self.memo.insert(k, None);
+                }
+            }
+        }
+    }
+
     /// The next opcode of the stream, at `offset`.
     pub fn observe(&mut self, offset: u64, op: Op, seen: Seen<'_, S>) {
         match op {
             Op::Memoize => {
-                if self.memo.len() < MAX_MEMO {
-                    let k = self.memo.len() as u64;
-                    self.memo.insert(k, self.prev.take());
+                if self.keys.len < MAX_MEMO {
+                    let k = self.keys.len as u64;
+                    self.store(k);
                 }
                 self.prev = None;
                 return;
             }
             Op::Put | Op::BinPut | Op::LongBinPut => {
                 if let Seen::Index(k) = seen {
-                    if self.memo.len() < MAX_MEMO || self.memo.get(k).is_some() {
-                        self.memo.insert(k, self.prev.take());
+                    if self.keys.len < MAX_MEMO || self.keys.contains(k) {
+                        self.store(k);
                     }
                 }
                 self.prev = None;
@@ -156,6 +173,54 @@ impl<S: Clone + AsRef<str>> FloorModel<S> {
     /// The globals of every pickle that ended with STOP.
     pub fn finish(self) -> Vec<FloorGlobal> {
         self.committed
+    }
+}
+
+/// The set of memo indices stored so far: a bit per index up to `DENSE_KEYS` (picklers number
+/// them 0, 1, 2 ...), a hash set past it (bounded by `MAX_MEMO` entries).
+#[derive(Default)]
+struct KeySet {
+    bits: Vec<u64>,
+    sparse: std::collections::HashSet<u64>,
+    len: usize,
+}
+
+/// Indices kept as bits (128 KiB of bits at most).
+const DENSE_KEYS: u64 = 1 << 20;
+
+impl KeySet {
+    fn contains(&self, k: u64) -> bool {
+        if k < DENSE_KEYS {
+            let word = usize::try_from(k / 64).unwrap_or(usize::MAX);
+            self.bits
+                .get(word)
+                .is_some_and(|w| w & (1 << (k % 64)) != 0)
+        } else {
+            self.sparse.contains(&k)
+        }
+    }
+
+    fn insert(&mut self, k: u64) {
+        let new = if k < DENSE_KEYS {
+            let word = usize::try_from(k / 64).unwrap_or(0);
+            if self.bits.len() <= word {
+                self.bits.resize(word + 1, 0);
+            }
+            match self.bits.get_mut(word) {
+                Some(w) => {
+                    let bit = 1u64 << (k % 64);
+                    let new = *w & bit == 0;
+                    *w |= bit;
+                    new
+                }
+                None => false,
+            }
+        } else {
+            self.sparse.insert(k)
+        };
+        if new {
+            self.len += 1;
+        }
     }
 }
 
