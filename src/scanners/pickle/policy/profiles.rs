@@ -79,13 +79,39 @@ pub(super) static SEEN_IN_REAL_FILES: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// Whether `(module, qualname)` is listed in the generated table.
-fn generated(module: &str, qualname: &str) -> bool {
+/// The generated table's lines: (module, its names separated by spaces).
+pub(super) fn library_lines() -> impl Iterator<Item = (&'static str, &'static str)> {
     LIBRARY_CLASSES
-        .binary_search_by(|(m, _)| (*m).cmp(module))
-        .ok()
-        .and_then(|i| LIBRARY_CLASSES.get(i))
-        .is_some_and(|(_, names)| names.binary_search(&qualname).is_ok())
+        .lines()
+        .filter_map(|line| line.split_once('\t'))
+}
+
+/// Whether `(module, qualname)` is listed in the generated table: a binary search over its
+/// sorted lines (bisect the bytes, step back to the start of the line there).
+fn generated(module: &str, qualname: &str) -> bool {
+    let text = LIBRARY_CLASSES;
+    let bytes = text.as_bytes();
+    // `lo` and `hi` are always at the start of a line (or the end).
+    let (mut lo, mut hi) = (0usize, bytes.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let start = bytes
+            .get(lo..mid)
+            .and_then(|b| b.iter().rposition(|&c| c == b'\n'))
+            .map_or(lo, |i| lo + i + 1);
+        let end = bytes
+            .get(start..hi)
+            .and_then(|b| b.iter().position(|&c| c == b'\n'))
+            .map_or(hi, |i| start + i);
+        let line = text.get(start..end).unwrap_or_default();
+        let (m, names) = line.split_once('\t').unwrap_or((line, ""));
+        match m.cmp(module) {
+            std::cmp::Ordering::Equal => return names.split(' ').any(|n| n == qualname),
+            std::cmp::Ordering::Less => lo = end.saturating_add(1).min(hi),
+            std::cmp::Ordering::Greater => hi = start,
+        }
+    }
+    false
 }
 
 /// Why a class no exact allowlist entry lists is still constructible data: it is one of a
@@ -111,10 +137,9 @@ pub fn listed_per_package() -> Vec<(&'static str, usize)> {
     ALLOW_LIBRARY_PREFIXES
         .iter()
         .map(|(p, _)| {
-            let n = LIBRARY_CLASSES
-                .iter()
+            let n = library_lines()
                 .filter(|(m, _)| module_matches(p, m))
-                .map(|(_, names)| names.len())
+                .map(|(_, names)| names.split(' ').count())
                 .sum::<usize>()
                 + SEEN_IN_REAL_FILES
                     .iter()

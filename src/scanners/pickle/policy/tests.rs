@@ -158,14 +158,31 @@ fn a_library_profile_vouches_only_for_the_classes_it_lists() {
 
 #[test]
 fn the_generated_library_table_is_sorted_for_binary_search() {
-    use super::library_names::LIBRARY_CLASSES;
-    assert!(LIBRARY_CLASSES.len() > 1000);
-    for w in LIBRARY_CLASSES.windows(2) {
+    use super::profiles::library_lines;
+    let lines: Vec<(&str, Vec<&str>)> = library_lines()
+        .map(|(m, names)| (m, names.split(' ').collect()))
+        .collect();
+    assert!(lines.len() > 1000);
+    assert_eq!(
+        lines.len(),
+        super::library_names::LIBRARY_CLASSES.lines().count()
+    );
+    for w in lines.windows(2) {
         assert!(w[0].0 < w[1].0, "{} / {}", w[0].0, w[1].0);
     }
-    for (m, names) in LIBRARY_CLASSES {
+    for (m, names) in &lines {
         assert!(names.windows(2).all(|w| w[0] < w[1]), "{m}");
     }
+    // Every entry is found by the binary search, and names next to it are not.
+    let mut n = 0;
+    for (m, names) in &lines {
+        for name in names {
+            assert!(library_class_reason(m, name).is_some(), "{m}.{name}");
+            n += 1;
+        }
+        assert!(library_class_reason(m, "NoSuchName").is_none(), "{m}");
+    }
+    assert!(n > 50_000, "{n}");
 }
 
 #[test]
