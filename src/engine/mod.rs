@@ -156,7 +156,8 @@ fn read_small(mut file: std::fs::File, len: u64) -> std::io::Result<Blob> {
     if len > READ_WHOLE_BYTES {
         return Ok(Blob::from_file_of_len(file, len));
     }
-    // One byte more than the length: a file that grew since it was opened is read as it was.
+    // Exactly the length seen at open (a file that grew since is read as it was); the spare byte
+    // lets `read_to_end` see the end without growing the vector.
     let mut bytes = Vec::with_capacity(len as usize + 1);
     (&mut file).take(len).read_to_end(&mut bytes)?;
     if (bytes.len() as u64) < len {
