@@ -105,7 +105,8 @@ pub type TextCheck = fn(&str) -> bool;
 #[derive(Debug, Clone, Copy)]
 pub struct BuildGuard {
     pub module: &'static str,
-    pub name: &'static str,
+    /// The guarded classes of `module` (`*`: every one).
+    pub names: &'static [&'static str],
     pub keys: &'static [&'static str],
     /// The state key whose text `keys` make `__setstate__` run, and the check that proves a
     /// given text harmless (a plain model formula; scipy's own argument-parser template).
@@ -256,49 +257,28 @@ pub fn scipy_arg_template(text: &str) -> bool {
 pub static BUILD_GUARDS: &[BuildGuard] = &[
     BuildGuard {
         module: "scipy.stats._continuous_distns",
-        name: "*",
+        names: &["*"],
         keys: &["_parse_arg_template"],
         check: Some(("_parse_arg_template", scipy_arg_template)),
         why: SCIPY_WHY,
     },
     BuildGuard {
         module: "scipy.stats._discrete_distns",
-        name: "*",
+        names: &["*"],
         keys: &["_parse_arg_template"],
         check: Some(("_parse_arg_template", scipy_arg_template)),
         why: SCIPY_WHY,
     },
     BuildGuard {
         module: "scipy.stats._distn_infrastructure",
-        name: "*",
+        names: &["*"],
         keys: &["_parse_arg_template"],
         check: Some(("_parse_arg_template", scipy_arg_template)),
         why: SCIPY_WHY,
     },
     BuildGuard {
         module: "statsmodels.base.data",
-        name: "ModelData",
-        keys: STATSMODELS_FORMULA,
-        check: Some(("formula", plain_formula)),
-        why: STATSMODELS_WHY,
-    },
-    BuildGuard {
-        module: "statsmodels.base.data",
-        name: "PandasData",
-        keys: STATSMODELS_FORMULA,
-        check: Some(("formula", plain_formula)),
-        why: STATSMODELS_WHY,
-    },
-    BuildGuard {
-        module: "statsmodels.base.data",
-        name: "PatsyData",
-        keys: STATSMODELS_FORMULA,
-        check: Some(("formula", plain_formula)),
-        why: STATSMODELS_WHY,
-    },
-    BuildGuard {
-        module: "statsmodels.base.data",
-        name: "FormulaicData",
+        names: &["FormulaicData", "ModelData", "PandasData", "PatsyData"],
         keys: STATSMODELS_FORMULA,
         check: Some(("formula", plain_formula)),
         why: STATSMODELS_WHY,
@@ -309,7 +289,7 @@ pub static BUILD_GUARDS: &[BuildGuard] = &[
 pub fn build_guard(module: &str, qualname: &str) -> Option<&'static BuildGuard> {
     BUILD_GUARDS
         .iter()
-        .find(|g| g.module == module && (g.name == qualname || g.name == "*"))
+        .find(|g| g.module == module && g.names.iter().any(|n| *n == qualname || *n == "*"))
 }
 
 pub(super) static ALLOW: &[Allow] = &[
