@@ -10,19 +10,33 @@
 //! The model (`FloorModel`) is fed one opcode at a time. The VM feeds it from its own opcode
 //! loop, so that a stream it reads to the end costs no second pass; `modelscan_globals` feeds
 //! it from the generic disassembler, for the streams the VM stopped reading early.
+//!
+//! Fed by the VM, the model keeps no text (`Held`): which memo entries hold a string (a bit each)
+//! and which kind of operand the last two opcodes were is all it needs, since where ModelScan's
+//! reading knows a STACK_GLOBAL operand, the value the VM pops there is that same string (a
+//! string opcode pushes its text; memo stores do not move the stack; a memo entry ModelScan
+//! holds as a string was stored by a PUT right after that string's opcode, which stored the
+//! same string in the VM's memo, and every later store to the entry rewrote both).
 
 use super::disasm::{Arg, for_each_op};
 use super::memo::Memo;
 use super::opcodes::Op;
 use std::io::Read;
 
-/// One global as ModelScan collects it: module and name as written (or "unknown"), and the
-/// offset of the opcode that imports it.
+/// One global as ModelScan collects it, and the offset of the opcode that imports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FloorGlobal {
-    pub module: String,
-    pub name: String,
+    pub name: FloorName,
     pub offset: u64,
+}
+
+/// How a floor global is named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FloorName {
+    /// Exactly the module and name (as written) of this import of the VM's run.
+    Import(u32),
+    /// Module and name as written, or "unknown" where ModelScan cannot recover one.
+    Written { module: String, name: String },
 }
 
 /// Memo entries kept (a memo past this is treated as unknown values).
@@ -30,14 +44,36 @@ const MAX_MEMO: usize = 1 << 20;
 /// Opcodes read at most by the standalone pass.
 const MAX_OPS: usize = 50_000_000;
 
+/// A string operand as the model's feeder hands it over.
+pub trait FloorText: Clone {
+    /// The model keeps the texts itself (the standalone pass); otherwise the feeder holds them
+    /// and hands over the two a STACK_GLOBAL reads (the VM).
+    const KEPT: bool;
+    fn text(&self) -> Option<&str>;
+}
+
+/// A string operand whose text the VM holds.
+#[derive(Clone, Copy)]
+pub struct Held;
+
+impl FloorText for Held {
+    const KEPT: bool = false;
+    fn text(&self) -> Option<&str> {
+        None
+    }
+}
+
 /// What the model needs of one opcode's operand.
 pub enum Seen<'a, S> {
     /// A string opcode's text (whole).
     Text(S),
     /// A GET or PUT opcode's memo index.
     Index(u64),
-    /// GLOBAL / INST: module and name as written.
-    Global(&'a str, &'a str),
+    /// GLOBAL / INST: module and name as written, and the VM's import of them.
+    Global(&'a str, &'a str, Option<u32>),
+    /// STACK_GLOBAL as the VM read it: the module and name it popped when they were strings,
+    /// and its import of them.
+    StackGlobal(Option<&'a str>, Option<&'a str>, Option<u32>),
     /// Anything else (or an operand not known whole).
     Other,
 }
@@ -57,10 +93,12 @@ enum Operand<S> {
 pub struct FloorModel<S> {
     committed: Vec<FloorGlobal>,
     pending: Vec<FloorGlobal>,
-    /// Memo index -> the string stored there (`None`, or absent: some other value).
+    /// Memo index -> the string stored there, when the model keeps texts (`FloorText::KEPT`).
     memo: Memo<Option<S>>,
     /// Which memo indices are set, whatever their value (MEMOIZE stores at their count).
     keys: KeySet,
+    /// Which memo indices hold a string (any other value reads as "unknown").
+    strings: KeySet,
     /// The last two opcodes that are not memo stores, the latest first: all that ModelScan's
     /// walk back from a STACK_GLOBAL reads (it skips MEMOIZE and PUT without bound).
     recent: [Operand<S>; 2],
@@ -68,44 +106,62 @@ pub struct FloorModel<S> {
     prev: Option<S>,
 }
 
-impl<S: Clone + AsRef<str>> Default for FloorModel<S> {
+impl<S: FloorText> Default for FloorModel<S> {
     fn default() -> Self {
         FloorModel {
             committed: Vec::new(),
             pending: Vec::new(),
             memo: Memo::default(),
             keys: KeySet::default(),
+            strings: KeySet::default(),
             recent: [Operand::Other, Operand::Other],
             prev: None,
         }
     }
 }
 
-impl<S: Clone + AsRef<str>> FloorModel<S> {
-    fn value(&self, o: &Operand<S>) -> String {
-        let text = match o {
-            Operand::Get(k) => self.memo.get(*k).and_then(Option::as_ref),
-            Operand::Text(s) => Some(s),
+impl<S: FloorText> FloorModel<S> {
+    /// ModelScan's value of a STACK_GLOBAL operand: the string it names where it names one
+    /// (`held`: the text the VM popped there), else "unknown".
+    fn value(&self, o: &Operand<S>, held: Option<&str>) -> String {
+        let known = match o {
+            Operand::Get(k) => self.strings.contains(*k),
+            Operand::Text(_) => true,
+            Operand::Other => false,
+        };
+        let own = || match o {
+            Operand::Get(k) => self.memo.get(*k).and_then(Option::as_ref)?.text(),
+            Operand::Text(s) => s.text(),
             Operand::Other => None,
         };
-        text.map_or_else(|| "unknown".into(), |s| s.as_ref().to_string())
+        let text = if known { held.or_else(own) } else { None };
+        text.unwrap_or("unknown").to_string()
     }
 
     /// ModelScan's `memo[k] = <previous opcode's argument>`: only strings are kept (any
     /// other value reads as "unknown", as a missing one does), every index is counted.
     fn store(&mut self, k: u64) {
         self.keys.insert(k);
-        match self.prev.take() {
-            Some(s) => self.memo.insert(k, Some(s)),
-            None => {
-                if self.memo.get(k).is_some_and(Option::is_some) {
-                    self.memo.insert(k, None);
+        let prev = self.prev.take();
+        if prev.is_some() {
+            self.strings.insert(k);
+        } else {
+            self.strings.remove(k);
+        }
+        if S::KEPT {
+            match prev {
+                Some(s) => self.memo.insert(k, Some(s)),
+                None => {
+                    if self.memo.get(k).is_some_and(Option::is_some) {
+                        self.memo.insert(k, None);
+                    }
                 }
             }
         }
     }
 
     /// The next opcode of the stream, at `offset`.
+    #[inline]
     pub fn observe(&mut self, offset: u64, op: Op, seen: Seen<'_, S>) {
         match op {
             Op::Memoize => {
@@ -125,28 +181,8 @@ impl<S: Clone + AsRef<str>> FloorModel<S> {
                 self.prev = None;
                 return;
             }
-            Op::Global | Op::Inst => {
-                if let Seen::Global(module, name) = seen {
-                    self.pending.push(FloorGlobal {
-                        module: module.to_string(),
-                        name: name.to_string(),
-                        offset,
-                    });
-                }
-            }
-            Op::StackGlobal => {
-                let [name, module] = &self.recent;
-                let g = FloorGlobal {
-                    module: self.value(module),
-                    name: self.value(name),
-                    offset,
-                };
-                self.pending.push(g);
-            }
-            Op::Stop => {
-                self.committed.append(&mut self.pending);
-                // ModelScan lists each pickle's opcodes apart: a walk back ends at its start.
-                self.recent = [Operand::Other, Operand::Other];
+            Op::Global | Op::Inst | Op::StackGlobal | Op::Stop => {
+                self.observe_import_or_stop(offset, op, &seen);
             }
             _ => {}
         }
@@ -170,14 +206,59 @@ impl<S: Clone + AsRef<str>> FloorModel<S> {
         *older = std::mem::replace(latest, operand);
     }
 
+    /// GLOBAL, INST and STACK_GLOBAL add a global to the pickle's list; STOP commits it.
+    fn observe_import_or_stop(&mut self, offset: u64, op: Op, seen: &Seen<'_, S>) {
+        match op {
+            Op::Global | Op::Inst => {
+                if let Seen::Global(module, name, import) = *seen {
+                    let name = match import {
+                        Some(id) => FloorName::Import(id),
+                        None => FloorName::Written {
+                            module: module.to_string(),
+                            name: name.to_string(),
+                        },
+                    };
+                    self.pending.push(FloorGlobal { name, offset });
+                }
+            }
+            Op::StackGlobal => {
+                let (held_module, held_name, import) = match *seen {
+                    Seen::StackGlobal(m, n, i) => (m, n, i),
+                    _ => (None, None, None),
+                };
+                let [name, module] = &self.recent;
+                let known = |o: &Operand<S>| match o {
+                    Operand::Get(k) => self.strings.contains(*k),
+                    Operand::Text(_) => true,
+                    Operand::Other => false,
+                };
+                let name = match import {
+                    // Both operands name the strings the VM imported.
+                    Some(id) if known(module) && known(name) => FloorName::Import(id),
+                    _ => FloorName::Written {
+                        module: self.value(module, held_module),
+                        name: self.value(name, held_name),
+                    },
+                };
+                self.pending.push(FloorGlobal { name, offset });
+            }
+            Op::Stop => {
+                self.committed.append(&mut self.pending);
+                // ModelScan lists each pickle's opcodes apart: a walk back ends at its start.
+                self.recent = [Operand::Other, Operand::Other];
+            }
+            _ => {}
+        }
+    }
+
     /// The globals of every pickle that ended with STOP.
     pub fn finish(self) -> Vec<FloorGlobal> {
         self.committed
     }
 }
 
-/// The set of memo indices stored so far: a bit per index up to `DENSE_KEYS` (picklers number
-/// them 0, 1, 2 ...), a hash set past it (bounded by `MAX_MEMO` entries).
+/// A set of memo indices: a bit per index up to `DENSE_KEYS` (picklers number them 0, 1, 2
+/// ...), a hash set past it (bounded by `MAX_MEMO` entries).
 #[derive(Default)]
 struct KeySet {
     bits: Vec<u64>,
@@ -222,10 +303,37 @@ impl KeySet {
             self.len += 1;
         }
     }
+
+    fn remove(&mut self, k: u64) {
+        let gone = if k < DENSE_KEYS {
+            let word = usize::try_from(k / 64).unwrap_or(usize::MAX);
+            match self.bits.get_mut(word) {
+                Some(w) => {
+                    let bit = 1u64 << (k % 64);
+                    let was = *w & bit != 0;
+                    *w &= !bit;
+                    was
+                }
+                None => false,
+            }
+        } else {
+            self.sparse.remove(&k)
+        };
+        if gone {
+            self.len -= 1;
+        }
+    }
 }
 
 /// A string operand as the standalone pass shares it between the memo and the window.
 type Str = std::rc::Rc<str>;
+
+impl FloorText for Str {
+    const KEPT: bool = true;
+    fn text(&self) -> Option<&str> {
+        Some(self)
+    }
+}
 
 /// ModelScan's globals of the stream `r` (every pickle while bytes remain).
 pub fn modelscan_globals(r: impl Read) -> Vec<FloorGlobal> {
@@ -241,7 +349,7 @@ pub fn modelscan_globals(r: impl Read) -> Vec<FloorGlobal> {
                     Seen::Text(Str::from(text.as_str()))
                 }
                 Arg::Memo(k) => Seen::Index(*k),
-                Arg::Global { module, name } => Seen::Global(module, name),
+                Arg::Global { module, name } => Seen::Global(module, name, None),
                 _ => Seen::Other,
             };
             model.observe(offset, op, seen);
@@ -257,7 +365,10 @@ mod tests {
     fn globals(b: &[u8]) -> Vec<(String, String)> {
         modelscan_globals(b)
             .into_iter()
-            .map(|g| (g.module, g.name))
+            .map(|g| match g.name {
+                FloorName::Written { module, name } => (module, name),
+                FloorName::Import(id) => ("<import>".into(), id.to_string()),
+            })
             .collect()
     }
 

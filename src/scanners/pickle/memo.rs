@@ -39,6 +39,18 @@ impl<T> Memo<T> {
         }
     }
 
+    /// Removes every id; the dense part keeps its room.
+    pub fn clear(&mut self) {
+        self.dense.clear();
+        self.sparse = HashMap::new();
+        self.len = 0;
+    }
+
+    /// Slots the dense part has room for.
+    pub fn capacity(&self) -> usize {
+        self.dense.capacity()
+    }
+
     /// Number of ids set.
     pub fn len(&self) -> usize {
         self.len
@@ -63,6 +75,12 @@ impl<T> Memo<T> {
     /// Set `id` to `v`, replacing what was there.
     pub fn insert(&mut self, id: u64, v: T) {
         let end = self.dense.len() as u64;
+        if id == end && id < DENSE_MAX && self.sparse.is_empty() {
+            // The pickler's case: the next id in order, nothing set out of order.
+            self.dense.push(Some(v));
+            self.len += 1;
+            return;
+        }
         let in_dense = id < end || (id < end.saturating_add(DENSE_SLACK) && id < DENSE_MAX);
         let slot = if in_dense {
             usize::try_from(id).ok().and_then(|i| {

@@ -143,7 +143,16 @@ fn add_floor(
         _ => floor::modelscan_globals(whole.slice(base_offset, len).reader()),
     };
     for g in globals {
-        let (rule, severity, why) = if g.module.contains("unknown") || g.name.contains("unknown") {
+        // An import of the VM's run: its names, and its verdict when the VM resolved it as
+        // ModelScan's reading does (the same `judge` of the same names, not asked twice).
+        let (module, name, judged) = match &g.name {
+            floor::FloorName::Import(id) => match out.imports.get(*id as usize) {
+                Some(i) => (i.module.as_str(), i.name.as_str(), Some(i)),
+                None => ("unknown", "unknown", None),
+            },
+            floor::FloorName::Written { module, name } => (module.as_str(), name.as_str(), None),
+        };
+        let (rule, severity, why) = if module.contains("unknown") || name.contains("unknown") {
             (
                 "pickle.unresolved-global",
                 Severity::Critical,
@@ -152,38 +161,42 @@ fn add_floor(
                     .to_string(),
             )
         } else {
-            let (rm, rn) = policy::resolve(&g.module, &g.name, 2);
-            let table = policy::modelscan_floor(settings, &g.module, &g.name)
-                .max(policy::modelscan_floor(settings, &rm, &rn));
-            let deny = match policy::judge(settings, &rm, &rn) {
-                policy::Verdict::Dangerous { severity, reason } => Some((severity, reason)),
+            let (rm, rn) = policy::resolve(module, name, 2);
+            let table = policy::modelscan_floor(settings, module, name)
+                .max(policy::modelscan_floor(settings, rm, rn));
+            let verdict = match judged {
+                Some(i) if (i.resolved_module.as_str(), i.resolved_name.as_str()) == (rm, rn) => {
+                    std::borrow::Cow::Borrowed(&i.verdict)
+                }
+                _ => std::borrow::Cow::Owned(policy::judge(settings, rm, rn)),
+            };
+            let deny = match &*verdict {
+                policy::Verdict::Dangerous { severity, reason } => Some((*severity, reason)),
                 _ => None,
             };
-            let Some(severity) = table.max(deny.as_ref().map(|d| d.0)) else {
+            let Some(severity) = table.max(deny.map(|d| d.0)) else {
                 continue;
             };
             let why = deny.map_or_else(
-                || format!("{}.{} is in the unsafe_globals table", g.module, g.name),
-                |(_, r)| r,
+                || format!("{module}.{name} is in the unsafe_globals table"),
+                |(_, r)| r.clone(),
             );
             ("pickle.dangerous-global", severity, why)
         };
         let covered = out
             .findings
             .iter()
-            .any(|f| f.module == g.module && f.operator == g.name && f.severity >= severity)
-            || out
-                .proven
-                .iter()
-                .any(|(m, n)| *m == g.module && *n == g.name);
+            .any(|f| f.module == module && f.operator == name && f.severity >= severity)
+            || out.proven.iter().any(|(m, n)| m == module && n == name);
         if covered {
             continue;
         }
+        let (module, name) = (module.to_string(), name.to_string());
         out.findings.push(vm::VmFinding {
             rule,
             severity,
-            module: g.module,
-            operator: g.name,
+            module,
+            operator: name,
             description: None,
             why: format!("{why} (ModelScan's reading of the opcodes)"),
             offset: g.offset,

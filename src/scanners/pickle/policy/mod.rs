@@ -47,22 +47,20 @@ impl Verdict {
 
 /// `(module, name)` as the unpickler really looks it up: `_compat_pickle`'s fix_imports
 /// mapping applies when the stream's protocol is below 3 (`Unpickler.find_class`).
-pub fn resolve(module: &str, name: &str, protocol: u8) -> (String, String) {
-    let (mut m, mut n) = (module.to_string(), name.to_string());
+pub fn resolve<'a>(module: &'a str, name: &'a str, protocol: u8) -> (&'a str, &'a str) {
     if protocol < 3 {
         // Both tables are sorted (a test checks it).
         if let Ok(i) = NAME_MAPPING.binary_search_by(|((a, b), _)| (*a, *b).cmp(&(module, name))) {
             if let Some((_, (m2, n2))) = NAME_MAPPING.get(i) {
-                m = (*m2).to_string();
-                n = (*n2).to_string();
+                return (m2, n2);
             }
         } else if let Ok(i) = IMPORT_MAPPING.binary_search_by(|(a, _)| (*a).cmp(module)) {
             if let Some((_, m2)) = IMPORT_MAPPING.get(i) {
-                m = (*m2).to_string();
+                return (m2, name);
             }
         }
     }
-    (m, n)
+    (module, name)
 }
 
 /// Module aliases that are the same module object at run time.

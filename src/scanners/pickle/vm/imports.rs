@@ -24,10 +24,10 @@ impl Vm<'_> {
             return id;
         }
         let (rm, rn) = policy::resolve(module, name, proto);
-        let (verdict, ops) = policy::judge_ops(self.settings, &rm, &rn);
+        let (verdict, ops) = policy::judge_ops(self.settings, rm, rn);
         // How the import is named in findings; only built when there is one.
         let display = || {
-            if (rm.as_str(), rn.as_str()) != (module, name) {
+            if (rm, rn) != (module, name) {
                 format!("{module}.{name} (loaded as {rm}.{rn})")
             } else {
                 format!("{module}.{name}")
@@ -38,7 +38,7 @@ impl Vm<'_> {
             // another form (CPython pickles ZoneInfo and bound methods that way); it is judged
             // when called. Any other use is reported with ModelScan's severity.
             Verdict::Dangerous { severity, reason }
-                if (rm.as_str(), rn.as_str()) == ("builtins", "getattr") =>
+                if (rm, rn) == ("builtins", "getattr") =>
             {
                 self.getattr_pending = Some(VmFinding {
                     rule: "pickle.dangerous-global",
@@ -52,7 +52,7 @@ impl Vm<'_> {
             }
             Verdict::Dangerous { severity, reason } => {
                 let rule = if rn.split('.').any(|c| c.len() > 4 && c.starts_with("__") && c.ends_with("__"))
-                    && !matches!(rn.as_str(), "__import__")
+                    && !matches!(rn, "__import__")
                 {
                     "pickle.dunder-name"
                 } else {
@@ -93,8 +93,8 @@ impl Vm<'_> {
         self.imports.push(Rc::new(Import {
             module: module.to_string(),
             name: name.to_string(),
-            resolved_module: rm,
-            resolved_name: rn,
+            resolved_module: rm.to_string(),
+            resolved_name: rn.to_string(),
             verdict,
             ops,
             offset,

@@ -17,7 +17,7 @@
 //! `planted.rs` (methods a BUILD or SETITEM plants for the unpickler to call), `joblib.rs`
 //! (joblib's raw array bytes and side files), `decode.rs` (operand and payload decoders).
 
-use super::floor::{FloorModel, Seen};
+use super::floor::{FloorModel, Held, Seen};
 use super::memo::Memo;
 use super::opcodes::Op;
 use super::policy::{self, Verdict};
@@ -187,11 +187,13 @@ pub struct Vm<'a> {
     /// How deep `unsafe_callable_arg` is inside nested partials.
     callable_depth: std::cell::Cell<u32>,
     /// ModelScan's reading, fed from this loop (off for the plain reading of joblib streams).
-    floor: Option<FloorModel<Text>>,
-    /// The memo index of the last GET or PUT, and the import of the last GLOBAL or INST (what
-    /// `floor` needs of their operands).
+    floor: Option<FloorModel<Held>>,
+    /// The memo index of the last GET or PUT, the import of the last GLOBAL, INST or
+    /// STACK_GLOBAL, and the strings the last STACK_GLOBAL popped (what `floor` needs of their
+    /// operands).
     floor_index: u64,
-    floor_import: u32,
+    floor_import: Option<u32>,
+    floor_popped: [Option<Text>; 2],
 }
 
 type R<T> = Result<T, Stop>;
@@ -236,7 +238,8 @@ impl<'a> Vm<'a> {
             callable_depth: std::cell::Cell::new(0),
             floor: Some(FloorModel::default()),
             floor_index: 0,
-            floor_import: 0,
+            floor_import: None,
+            floor_popped: [None, None],
         }
     }
 
@@ -364,7 +367,13 @@ impl<'a> Vm<'a> {
     }
 
     fn run_pickle<Rd: Read>(&mut self, input: &mut Input<Rd>) -> R<V> {
-        let mut st = State::new();
+        let mut st = State::reused();
+        let top = self.run_pickle_in(input, &mut st);
+        st.recycle();
+        top
+    }
+
+    fn run_pickle_in<Rd: Read>(&mut self, input: &mut Input<Rd>, st: &mut State) -> R<V> {
         let keep = self.settings.limits.max_kept_operand_bytes;
         let limits = &self.settings.limits;
         let (max_ops, max_stack, max_memo) = (
@@ -406,9 +415,9 @@ impl<'a> Vm<'a> {
                     st.frame_end = None;
                 }
             }
-            self.step(input, &mut st, op, offset, keep)?;
+            self.step(input, st, op, offset, keep)?;
             if self.floor.is_some() {
-                self.observe_floor(&st, op, offset);
+                self.observe_floor(st, op, offset);
             }
             if let Some(end) = st.frame_end {
                 // BUILD of a joblib array wrapper reads the array data that joblib writes
@@ -434,7 +443,7 @@ impl<'a> Vm<'a> {
                     .stack
                     .pop()
                     .ok_or_else(|| Stop::Parse("unpickling stack underflow".into()))?;
-                let summary = self.summarize(&st, &top);
+                let summary = self.summarize(st, &top);
                 self.out.tops.push(summary);
                 return Ok(top);
             }
@@ -470,17 +479,19 @@ impl<'a> Vm<'a> {
 
 impl Vm<'_> {
     /// Hand the opcode just stepped to ModelScan's reading, with what it needs of its operand.
+    #[inline]
     fn observe_floor(&mut self, st: &State, op: Op, offset: u64) {
         let Vm {
             floor: Some(model),
-            imports,
             floor_index,
             floor_import,
+            floor_popped,
             ..
         } = self
         else {
             return;
         };
+        let popped: [Option<Text>; 2];
         let seen = match op {
             Op::String
             | Op::BinString
@@ -489,16 +500,19 @@ impl Vm<'_> {
             | Op::ShortBinUnicode
             | Op::BinUnicode
             | Op::BinUnicode8 => match st.stack.last() {
-                Some(V::Str(t)) => Seen::Text(t.clone()),
+                Some(V::Str(_)) => Seen::Text(Held),
                 _ => Seen::Other,
             },
             Op::Get | Op::BinGet | Op::LongBinGet | Op::Put | Op::BinPut | Op::LongBinPut => {
                 Seen::Index(*floor_index)
             }
-            Op::Global | Op::Inst => match imports.get(*floor_import as usize) {
-                Some(i) => Seen::Global(&i.module, &i.name),
-                None => Seen::Other,
-            },
+            // The import's names are its own: the model records its id.
+            Op::Global | Op::Inst => Seen::Global("unknown", "unknown", floor_import.take()),
+            Op::StackGlobal => {
+                popped = std::mem::take(floor_popped);
+                let [module, name] = &popped;
+                Seen::StackGlobal(module.as_deref(), name.as_deref(), floor_import.take())
+            }
             _ => Seen::Other,
         };
         model.observe(offset, op, seen);

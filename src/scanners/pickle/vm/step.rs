@@ -419,15 +419,23 @@ impl Vm<'_> {
                     st.proto,
                     offset,
                 );
-                self.floor_import = id;
+                self.floor_import = Some(id);
                 st.stack.push(V::Global(id));
             }
             Op::StackGlobal => {
                 let name = self.pop(st)?;
                 let module = self.pop(st)?;
+                if self.floor.is_some() {
+                    let text = |v: &V| match v {
+                        V::Str(t) => Some(t.clone()),
+                        _ => None,
+                    };
+                    self.floor_popped = [text(&module), text(&name)];
+                }
                 match (&module, &name) {
                     (V::Str(m), V::Str(n)) => {
                         let id = self.import(m, n, st.proto.max(4), offset);
+                        self.floor_import = Some(id);
                         st.stack.push(V::Global(id));
                     }
                     (V::Node(_) | V::Opaque | V::Big(..) | V::Global(_) | V::PersId, _)
@@ -462,7 +470,7 @@ impl Vm<'_> {
                     st.proto,
                     offset,
                 );
-                self.floor_import = id;
+                self.floor_import = Some(id);
                 let v = self.call(
                     st,
                     CallKind::Inst,

@@ -146,6 +146,11 @@ pub(super) struct State {
     pub(super) frame_end: Option<u64>,
 }
 
+thread_local! {
+    /// The state of this thread's last pickle, emptied (`State::recycle`).
+    static SPARE: std::cell::Cell<Option<State>> = const { std::cell::Cell::new(None) };
+}
+
 /// Most planted-method records kept per pickle; past it a planted callable is reported when it
 /// is planted, whether or not an opcode then calls it.
 pub(super) const MAX_PLANTED: usize = 4096;
@@ -176,6 +181,41 @@ impl State {
             saw_proto: false,
             frame_end: None,
         }
+    }
+
+    /// A state for the next pickle: this thread's last one, emptied, when there is one (its
+    /// vectors keep their room, so a folder of small pickles does not allocate them per file).
+    pub(super) fn reused() -> State {
+        SPARE
+            .try_with(|s| s.take())
+            .ok()
+            .flatten()
+            .unwrap_or_else(State::new)
+    }
+
+    /// Empties the state and keeps it for the thread's next pickle, unless it grew past what a
+    /// typical pickle needs (a large one's room is given back).
+    pub(super) fn recycle(mut self) {
+        const KEEP: usize = 4096;
+        if self.stack.capacity() > KEEP
+            || self.marks.capacity() > KEEP
+            || self.memo.capacity() > KEEP
+            || self.nodes.capacity() > KEEP
+        {
+            return;
+        }
+        self.stack.clear();
+        self.marks.clear();
+        self.memo.clear();
+        self.nodes.clear();
+        self.planted = HashMap::new();
+        self.keyed = HashMap::new();
+        self.truncated = HashSet::new();
+        self.dicts_cut = HashSet::new();
+        self.proto = 0;
+        self.saw_proto = false;
+        self.frame_end = None;
+        let _ = SPARE.try_with(|s| s.set(Some(self)));
     }
 
     pub(super) fn fence(&self) -> usize {
