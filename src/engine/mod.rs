@@ -457,10 +457,10 @@ fn dispatch(ctx: &mut ScanCtx<'_>, source: Source, blob: Blob, head: Vec<u8>, fo
 
 /// Run the scanners that accept `item`; skip it if none does.
 pub fn scan_leaf(ctx: &mut ScanCtx<'_>, item: Item) {
-    let scanners = scanners::scanners_for(&item, ctx.settings);
+    let (scanners, disabled) = scanners::select(&item, ctx.settings);
     // A scanner the settings disable leaves its files unread: that is said, and the file is
     // not vouched for (an error entry, so the run cannot end "No issues found" on it).
-    for name in scanners::disabled_for(&item, ctx.settings) {
+    for name in disabled {
         ctx.error(
             "ModelScan",
             &item.source,
@@ -486,10 +486,7 @@ pub fn scan_leaf(ctx: &mut ScanCtx<'_>, item: Item) {
         record_hash(ctx, &item.source, &item.blob, &item.head);
     }
     for s in scanners {
-        let name = s.name_for(&item);
-        if ctx.settings.scanner_enabled(name) {
-            ctx.log_scan(&item.source, name);
-        }
+        ctx.log_scan(&item.source, s.name_for(&item));
         if let Err(e) = s.scan(&item, ctx) {
             report_error(ctx, s.scan_name(), &item.source, e);
         }

@@ -86,27 +86,21 @@ pub static SCANNERS: &[&dyn Scanner] = &[
     &xgboost::XgboostScanner,
 ];
 
-/// The enabled scanners that accept `item`. The pickle scanner checks `enabled` itself, per
-/// extension, because ModelScan splits pickles between two scanner names.
-pub fn scanners_for(item: &Item, settings: &Settings) -> Vec<&'static dyn Scanner> {
-    SCANNERS
-        .iter()
-        .copied()
-        .filter(|s| s.accepts(item))
-        .filter(|s| settings.scanner_enabled(s.name_for(item)))
-        .collect()
-}
-
-/// The scanners that accept `item` but that the settings disable (by the name ModelScan
-/// reports for this item).
-pub fn disabled_for(item: &Item, settings: &Settings) -> Vec<&'static str> {
-    SCANNERS
-        .iter()
-        .copied()
-        .filter(|s| s.accepts(item))
-        .map(|s| s.name_for(item))
-        .filter(|n| !settings.scanner_enabled(n))
-        .collect()
+/// The scanners that accept `item` and that the settings enable, and the names (as ModelScan
+/// reports them for this item) of those that accept it but that the settings disable: one
+/// pass over the registry. The pickle scanner checks `enabled` itself, per extension, because
+/// ModelScan splits pickles between two scanner names.
+pub fn select(item: &Item, settings: &Settings) -> (Vec<&'static dyn Scanner>, Vec<&'static str>) {
+    let (mut enabled, mut disabled) = (Vec::new(), Vec::new());
+    for s in SCANNERS.iter().copied().filter(|s| s.accepts(item)) {
+        let name = s.name_for(item);
+        if settings.scanner_enabled(name) {
+            enabled.push(s);
+        } else {
+            disabled.push(name);
+        }
+    }
+    (enabled, disabled)
 }
 
 /// What a scanner uses to report, plus the settings and the per-file budget.

@@ -147,7 +147,7 @@ fn add_floor(
         // ModelScan's reading does (the same `judge` of the same names, not asked twice).
         let (module, name, judged) = match &g.name {
             floor::FloorName::Import(id) => match out.imports.get(*id as usize) {
-                Some(i) => (i.module.as_str(), i.name.as_str(), Some(i)),
+                Some(i) => (&*i.module, &*i.name, Some(i)),
                 None => ("unknown", "unknown", None),
             },
             floor::FloorName::Written { module, name } => (module.as_str(), name.as_str(), None),
@@ -162,13 +162,20 @@ fn add_floor(
             )
         } else {
             let (rm, rn) = policy::resolve(module, name, 2);
-            let table = policy::modelscan_floor(settings, module, name)
-                .max(policy::modelscan_floor(settings, rm, rn));
-            let verdict = match judged {
-                Some(i) if (i.resolved_module.as_str(), i.resolved_name.as_str()) == (rm, rn) => {
-                    std::borrow::Cow::Borrowed(&i.verdict)
-                }
-                _ => std::borrow::Cow::Owned(policy::judge(settings, rm, rn)),
+            let same = judged.filter(|i| (&*i.resolved_module, &*i.resolved_name) == (rm, rn));
+            let verdict = match same {
+                Some(i) => std::borrow::Cow::Borrowed(&i.verdict),
+                None => std::borrow::Cow::Owned(policy::judge(settings, rm, rn)),
+            };
+            // `judge` of a name as written weighs ModelScan's table for it: a name the table
+            // lists is Dangerous at its severity or more, so the table adds nothing then.
+            let table = if same.is_some() && (rm, rn) == (module, name) {
+                None
+            } else if (rm, rn) == (module, name) {
+                policy::modelscan_floor(settings, module, name)
+            } else {
+                policy::modelscan_floor(settings, module, name)
+                    .max(policy::modelscan_floor(settings, rm, rn))
             };
             let deny = match &*verdict {
                 policy::Verdict::Dangerous { severity, reason } => Some((*severity, reason)),

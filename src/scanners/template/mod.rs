@@ -55,8 +55,10 @@ pub const SCANNER_NAME: &str = "modelscan.scanners.ChatTemplateScan";
 /// `prompt.template`).
 pub fn is_template_name(name: &str) -> bool {
     let ext = crate::engine::detect::extension(name);
-    matches!(&*ext, "jinja" | "jinja2" | "j2")
-        || (ext == "template" && !name.ends_with(".json.template"))
+    let json_template = name
+        .get(name.len().saturating_sub(".json.template".len())..)
+        .is_some_and(|tail| tail.eq_ignore_ascii_case(".json.template"));
+    matches!(&*ext, "jinja" | "jinja2" | "j2") || (ext == "template" && !json_template)
 }
 
 impl Scanner for ChatTemplateScanner {
@@ -69,20 +71,24 @@ impl Scanner for ChatTemplateScanner {
     }
 
     fn accepts(&self, item: &Item) -> bool {
-        let name = file_name(item.name()).to_ascii_lowercase();
+        let name = file_name(item.name());
         // A template file is read as a template whatever its first bytes look like (the
         // loader opens it by name).
-        if is_template_name(&name) {
+        if is_template_name(name) {
             return true;
         }
         match item.format {
             // transformers reads `chat_template` from these files, and any JSON that carries
             // the key is one a loader may be pointed at.
             Format::Json => {
-                matches!(
-                    name.as_str(),
-                    "tokenizer_config.json" | "chat_template.json" | "processor_config.json"
-                ) || memchr::memmem::find(&item.head, b"\"chat_template\"").is_some()
+                [
+                    "tokenizer_config.json",
+                    "chat_template.json",
+                    "processor_config.json",
+                ]
+                .iter()
+                .any(|n| name.eq_ignore_ascii_case(n))
+                    || memchr::memmem::find(&item.head, b"\"chat_template\"").is_some()
             }
             _ => false,
         }

@@ -48,7 +48,7 @@ impl Verdict {
 /// `(module, name)` as the unpickler really looks it up: `_compat_pickle`'s fix_imports
 /// mapping applies when the stream's protocol is below 3 (`Unpickler.find_class`).
 pub fn resolve<'a>(module: &'a str, name: &'a str, protocol: u8) -> (&'a str, &'a str) {
-    if protocol < 3 {
+    if protocol < 3 && maybe_renamed(module) {
         // Both tables are sorted (a test checks it).
         if let Ok(i) = NAME_MAPPING.binary_search_by(|((a, b), _)| (*a, *b).cmp(&(module, name))) {
             if let Some((_, (m2, n2))) = NAME_MAPPING.get(i) {
@@ -61,6 +61,32 @@ pub fn resolve<'a>(module: &'a str, name: &'a str, protocol: u8) -> (&'a str, &'
         }
     }
     (module, name)
+}
+
+/// Whether `module` can be a module of `_compat_pickle`'s tables: a bit per (first byte,
+/// length) of theirs, so that the modules of a model file (none of them there) are turned away
+/// without searching the tables.
+fn maybe_renamed(module: &str) -> bool {
+    static SHAPES: std::sync::OnceLock<[u64; 256]> = std::sync::OnceLock::new();
+    let shapes = SHAPES.get_or_init(|| {
+        let mut t = [0u64; 256];
+        let modules = NAME_MAPPING
+            .iter()
+            .map(|((m, _), _)| *m)
+            .chain(IMPORT_MAPPING.iter().map(|(m, _)| *m));
+        for m in modules {
+            if let Some(slot) = m.bytes().next().and_then(|b| t.get_mut(usize::from(b))) {
+                *slot |= 1u64 << m.len().min(63);
+            }
+        }
+        t
+    });
+    let Some(first) = module.bytes().next() else {
+        return false;
+    };
+    shapes
+        .get(usize::from(first))
+        .is_some_and(|bits| bits & (1u64 << module.len().min(63)) != 0)
 }
 
 /// Module aliases that are the same module object at run time.

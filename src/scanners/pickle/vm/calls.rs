@@ -34,14 +34,21 @@ impl Vm<'_> {
                         Some(s @ V::Tuple(_)) => {
                             let items = tuple_items(s);
                             let mut p: Vec<V> = items.iter().take(1).cloned().collect();
-                            p.extend(items.get(1).map(tuple_items).unwrap_or_default());
+                            p.extend(
+                                items
+                                    .get(1)
+                                    .map(tuple_items)
+                                    .unwrap_or_default()
+                                    .iter()
+                                    .cloned(),
+                            );
                             p
                         }
                         Some(other) => vec![other.clone()],
-                        None => tuple_items(args),
+                        None => tuple_items(args).to_vec(),
                     };
                     if state.is_some() {
-                        parts.extend(tuple_items(args));
+                        parts.extend(tuple_items(args).iter().cloned());
                     }
                     self.callable_depth.set(self.callable_depth.get() + 1);
                     let bad = parts.iter().find_map(|a| self.unsafe_callable_arg(st, a));
@@ -66,7 +73,7 @@ impl Vm<'_> {
         self.import_of(callee).is_some_and(|i| {
             i.verdict == Verdict::Safe
                 && matches!(
-                    (i.resolved_module.as_str(), i.resolved_name.as_str()),
+                    (&*i.resolved_module, &*i.resolved_name),
                     ("functools" | "_functools", "partial")
                 )
         })
@@ -109,7 +116,7 @@ impl Vm<'_> {
                 },
             );
         };
-        let (m, n) = (imp.resolved_module.as_str(), imp.resolved_name.as_str());
+        let (m, n) = (&*imp.resolved_module, &*imp.resolved_name);
         if (m, n) == ("builtins", "getattr") {
             if let Some(v) = self.resolve_getattr(st, kind, &args, offset) {
                 self.getattr_resolved += 1;
@@ -340,7 +347,7 @@ impl Vm<'_> {
             return Some(Err(()));
         };
         let by_class = matches!(
-            (imp.resolved_module.as_str(), imp.resolved_name.as_str()),
+            (&*imp.resolved_module, &*imp.resolved_name),
             ("copyreg", "_reconstructor" | "__newobj__" | "__newobj_ex__")
         );
         if by_class {
@@ -604,7 +611,7 @@ impl Vm<'_> {
                     _ => "utf-8".into(),
                 };
                 if enc.contains("latin") || enc == "iso-8859-1" {
-                    s.chars().map(|c| c as u32 as u8).collect()
+                    latin1(s)
                 } else {
                     s.as_bytes().to_vec()
                 }
@@ -654,4 +661,24 @@ impl Vm<'_> {
             other => describe(other).to_string(),
         }
     }
+}
+
+/// The bytes of `s` encoded as latin-1, each character below U+0100 its byte (characters above
+/// keep their low byte). Straight from the UTF-8: a character below U+0100 is one byte, or two
+/// with a lead byte of 0xC2 or 0xC3.
+pub(super) fn latin1(s: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            0..0x80 => out.push(b),
+            0xC2 | 0xC3 => match bytes.next() {
+                Some(cont) => out.push(((b & 0x03) << 6) | (cont & 0x3F)),
+                None => break,
+            },
+            // A character above U+00FF: the whole text character by character.
+            _ => return s.chars().map(|c| c as u32 as u8).collect(),
+        }
+    }
+    out
 }

@@ -11,7 +11,7 @@ impl Vm<'_> {
             return self
                 .imports
                 .iter()
-                .position(|i| i.module == module && i.name == name)
+                .position(|i| &*i.module == module && &*i.name == name)
                 .map(|k| k as u32);
         }
         self.import_index
@@ -90,11 +90,21 @@ impl Vm<'_> {
             _ => {}
         }
         let id = self.imports.len() as u32;
+        let (written_module, written_name) = (module, name);
+        let (module, name): (Rc<str>, Rc<str>) = (Rc::from(module), Rc::from(name));
+        let shared = |resolved: &str, written: &Rc<str>| {
+            if resolved == &**written {
+                written.clone()
+            } else {
+                Rc::from(resolved)
+            }
+        };
+        let (resolved_module, resolved_name) = (shared(rm, &module), shared(rn, &name));
         self.imports.push(Rc::new(Import {
-            module: module.to_string(),
-            name: name.to_string(),
-            resolved_module: rm.to_string(),
-            resolved_name: rn.to_string(),
+            module,
+            name,
+            resolved_module,
+            resolved_name,
             verdict,
             ops,
             offset,
@@ -103,11 +113,11 @@ impl Vm<'_> {
             if self.import_index.is_empty() {
                 for (k, i) in self.imports.iter().enumerate() {
                     self.import_index
-                        .insert((i.module.clone(), i.name.clone()), k as u32);
+                        .insert((i.module.to_string(), i.name.to_string()), k as u32);
                 }
             } else {
                 self.import_index
-                    .insert((module.to_string(), name.to_string()), id);
+                    .insert((written_module.to_string(), written_name.to_string()), id);
             }
         }
         id

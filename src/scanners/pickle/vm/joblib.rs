@@ -5,11 +5,9 @@ use super::*;
 
 /// joblib's pre-0.10 wrappers of arrays kept in files beside the pickle.
 pub(super) fn is_external_wrapper(imp: &Import) -> bool {
-    matches!(
-        imp.resolved_name.as_str(),
-        "NDArrayWrapper" | "ZNDArrayWrapper"
-    ) && (imp.resolved_module.ends_with("numpy_pickle")
-        || imp.resolved_module.ends_with("numpy_pickle_compat"))
+    matches!(&*imp.resolved_name, "NDArrayWrapper" | "ZNDArrayWrapper")
+        && (imp.resolved_module.ends_with("numpy_pickle")
+            || imp.resolved_module.ends_with("numpy_pickle_compat"))
 }
 
 pub(super) enum DtypeSize {

@@ -84,11 +84,11 @@ pub struct VmFinding {
 #[derive(Debug, Clone)]
 pub struct Import {
     /// As written in the file.
-    pub module: String,
-    pub name: String,
-    /// After `_compat_pickle` resolution.
-    pub resolved_module: String,
-    pub resolved_name: String,
+    pub module: Rc<str>,
+    pub name: Rc<str>,
+    /// After `_compat_pickle` resolution (the same text, shared, when nothing was renamed).
+    pub resolved_module: Rc<str>,
+    pub resolved_name: Rc<str>,
     pub verdict: Verdict,
     /// For a `Verdict::Safe` import, what its allowlist entry allows.
     pub ops: policy::Ops,

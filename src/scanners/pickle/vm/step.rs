@@ -83,8 +83,59 @@ impl Vm<'_> {
         }
     }
 
-    #[allow(clippy::too_many_lines)]
+    /// One opcode. The ones a model pickle is mostly made of (small ints, memo stores and
+    /// reads, short strings, marks, constants) are stepped here, in the caller's loop; the rest
+    /// in `step_other`, out of line.
+    #[inline]
     pub(super) fn step<Rd: Read>(
+        &mut self,
+        input: &mut Input<Rd>,
+        st: &mut State,
+        op: Op,
+        offset: u64,
+        keep: u64,
+    ) -> R<()> {
+        match op {
+            Op::BinInt1 => {
+                let [b] = input.array::<1>()?;
+                st.stack.push(V::Int(i128::from(b)));
+            }
+            Op::BinPut => {
+                let idx = u64::from(input.array::<1>()?[0]);
+                let v = self.top(st)?;
+                self.floor_index = idx;
+                st.memo.insert(idx, v);
+            }
+            Op::Memoize => {
+                let v = self.top(st)?;
+                // _Unpickler_MemoPut: MEMOIZE stores at memo_len, the number of entries set.
+                let idx = st.memo.len() as u64;
+                st.memo.insert(idx, v);
+            }
+            Op::BinGet => {
+                let idx = u64::from(input.array::<1>()?[0]);
+                self.floor_index = idx;
+                self.memo_get(st, idx)?;
+            }
+            Op::ShortBinUnicode => {
+                let n = u64::from(input.array::<1>()?[0]);
+                let v = match input.payload_map(n, keep, Text::from_utf8_lossy)? {
+                    Some(s) => V::Str(s),
+                    None => V::Big(input.position().saturating_sub(n), n),
+                };
+                st.stack.push(v);
+            }
+            Op::Mark => st.marks.push(st.stack.len()),
+            Op::None => st.stack.push(V::None),
+            Op::NewTrue | Op::NewFalse => st.stack.push(V::Bool),
+            _ => return self.step_other(input, st, op, offset, keep),
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_lines)]
+    #[inline(never)]
+    fn step_other<Rd: Read>(
         &mut self,
         input: &mut Input<Rd>,
         st: &mut State,

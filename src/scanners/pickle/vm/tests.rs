@@ -375,7 +375,7 @@ fn truncated_pickle_keeps_findings_made_before_the_error() {
 #[test]
 fn py2_module_names_are_resolved_before_the_policy() {
     let o = run(b"ccommands\ngetoutput\n(S'id'\ntR.");
-    assert_eq!(o.imports[0].resolved_module, "subprocess");
+    assert_eq!(&*o.imports[0].resolved_module, "subprocess");
     assert_eq!(o.findings[0].severity, Severity::Critical);
 }
 
@@ -670,7 +670,7 @@ fn the_floor_fed_by_the_vm_equals_the_standalone_pass() {
         let named = |g: &FloorGlobal| match &g.name {
             FloorName::Import(id) => {
                 let i = &out.imports[*id as usize];
-                (i.module.clone(), i.name.clone(), g.offset)
+                (i.module.to_string(), i.name.to_string(), g.offset)
             }
             FloorName::Written { module, name } => (module.clone(), name.clone(), g.offset),
         };
@@ -720,7 +720,7 @@ fn the_floor_fed_by_the_vm_names_what_the_standalone_pass_names() {
             .map(|g| match &g.name {
                 FloorName::Import(id) => {
                     let i = &out.imports[*id as usize];
-                    (i.module.clone(), i.name.clone())
+                    (i.module.to_string(), i.name.to_string())
                 }
                 FloorName::Written { module, name } => (module.clone(), name.clone()),
             })
@@ -786,4 +786,21 @@ fn a_guarded_build_is_an_issue_only_when_the_state_holds_the_guarded_key() {
         ("formula", Some("y ~ eval(x)")),
     ]));
     assert!(guarded(&old), "{:?}", old.findings);
+}
+
+/// `_codecs.encode(text, 'latin1')` read straight from the UTF-8 gives each character's byte,
+/// as the character-by-character reading does, whatever the characters.
+#[test]
+fn latin1_encoding_is_each_characters_byte() {
+    let texts = [
+        String::new(),
+        "plain ascii".to_string(),
+        (0u32..256).filter_map(char::from_u32).collect::<String>(),
+        "\u{ff}\u{80}x\u{c0}".to_string(),
+        "ab\u{100}\u{20ac}\u{e9}".to_string(),
+    ];
+    for t in texts {
+        let want: Vec<u8> = t.chars().map(|c| c as u32 as u8).collect();
+        assert_eq!(super::calls::latin1(&t), want, "{t:?}");
+    }
 }

@@ -259,10 +259,10 @@ pub(super) fn describe(v: &V) -> &'static str {
     }
 }
 
-pub(super) fn tuple_items(v: &V) -> Vec<V> {
+pub(super) fn tuple_items(v: &V) -> &[V] {
     match v {
-        V::Tuple(t) => t.to_vec(),
-        _ => Vec::new(),
+        V::Tuple(t) => t,
+        _ => &[],
     }
 }
 
