@@ -195,7 +195,7 @@ impl Vm<'_> {
         let calls_it = matches!(kind, CallKind::Reduce | CallKind::Inst | CallKind::Obj);
         if calls_it && imp.verdict == Verdict::Safe {
             if let Some(methods) = policy::implicit_call_methods(m, n) {
-                self.check_implicit_calls(st, &imp, methods, &arg_items, offset);
+                self.check_implicit_calls(st, &imp, methods, arg_items, offset);
             }
         }
         if let Some(h) = policy::higher_order(m, n) {
@@ -293,7 +293,7 @@ impl Vm<'_> {
             }
         }
         // Pure functions whose results later rules need: bytes in protocol 2, decoders.
-        if let Some(v) = self.evaluate_pure(m, n, &arg_items) {
+        if let Some(v) = self.evaluate_pure(m, n, arg_items) {
             return v;
         }
         if policy::is_nested_loader(m, n) {
