@@ -386,48 +386,105 @@ fn emit(
 }
 
 /// Write a report with `write` to standard output (with a final newline for a machine report)
-/// and to `output_file`, and exit with `status`.
+/// and to `output_file`, and exit with `status`. The report is produced once and goes to both
+/// at the same time (`Tee`): a large report is neither serialized twice nor held as text.
 fn finish_output(
     status: i32,
     machine: bool,
     output_file: Option<&Path>,
     write: &dyn Fn(&mut dyn Write) -> std::io::Result<()>,
 ) -> ExitCode {
+    let file = output_file.map(|p| (p, std::fs::File::create(p).map(std::io::BufWriter::new)));
+    let (file_path, file, mut file_error) = match file {
+        Some((p, Ok(f))) => (Some(p), Some(f), None),
+        Some((p, Err(e))) => (Some(p), None, Some(e)),
+        None => (None, None, None),
+    };
+    let mut tee = Tee {
+        stdout: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock()),
+        stdout_error: None,
+        file,
+        file_error: None,
+    };
+    // An error of `write` itself (not of a destination) is reported as one of both.
+    if let Err(e) = write(&mut tee) {
+        if tee.stdout_error.is_none() {
+            tee.stdout_error = Some(std::io::Error::new(e.kind(), e.to_string()));
+        }
+        if tee.file.is_some() && tee.file_error.is_none() {
+            tee.file_error = Some(e);
+        }
+    }
+    let Tee {
+        mut stdout,
+        mut stdout_error,
+        file,
+        file_error: tee_file_error,
+    } = tee;
+    if stdout_error.is_none() {
+        stdout_error = (if machine {
+            stdout.write_all(b"\n")
+        } else {
+            Ok(())
+        })
+        .and_then(|()| stdout.flush())
+        .err();
+    }
+    if let Some(mut f) = file {
+        file_error = tee_file_error.or_else(|| f.flush().err());
+    }
     // A closed pipe is not a failure; another write error leaves the report unread, so a run
     // that would have passed fails.
-    let printed = {
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        write(&mut out)
-            .and_then(|()| {
-                if machine {
-                    out.write_all(b"\n")
-                } else {
-                    Ok(())
-                }
-            })
-            .and_then(|()| out.flush())
-    };
-    match printed {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        Err(e) => {
+    match stdout_error {
+        Some(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Some(e) => {
             say!("Error: cannot write the report: {e}");
             if status == 0 {
                 return ExitCode::from(FAILED);
             }
         }
-        Ok(()) => {}
+        None => {}
     }
-    if let Some(p) = output_file {
-        let written = std::fs::File::create(p).and_then(|f| {
-            let mut w = std::io::BufWriter::new(f);
-            write(&mut w).and_then(|()| w.flush())
-        });
-        if let Err(e) = written {
-            say!("Error: cannot write {}: {e}", p.display());
-            return ExitCode::from(FAILED);
-        }
+    if let (Some(p), Some(e)) = (file_path, file_error) {
+        say!("Error: cannot write {}: {e}", p.display());
+        return ExitCode::from(FAILED);
     }
     ExitCode::from(u8::try_from(status).unwrap_or(FAILED))
+}
+
+/// Standard output and the `-o` file, written together; a destination that fails is set aside
+/// with its error and the other goes on.
+struct Tee<'a> {
+    stdout: std::io::BufWriter<std::io::StdoutLock<'a>>,
+    stdout_error: Option<std::io::Error>,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    file_error: Option<std::io::Error>,
+}
+
+impl Write for Tee<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.write_all(buf).map(|()| buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        if self.stdout_error.is_none() {
+            self.stdout_error = self.stdout.write_all(buf).err();
+        }
+        if let (Some(f), None) = (self.file.as_mut(), self.file_error.as_ref()) {
+            self.file_error = f.write_all(buf).err();
+        }
+        let stdout_done = self.stdout_error.is_some();
+        let file_done = self.file.is_none() || self.file_error.is_some();
+        if stdout_done && file_done {
+            // Nowhere left to write: stop producing the report.
+            return Err(std::io::Error::other("no destination left for the report"));
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn run_inspect(a: cli::InspectArgs) -> ExitCode {

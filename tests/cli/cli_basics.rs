@@ -195,6 +195,31 @@ fn output_file_gets_the_same_json() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), written);
 }
 
+/// An `-o` file that cannot be written fails the run with a message; standard output still
+/// gets the whole report.
+#[test]
+fn an_output_file_that_cannot_be_written_fails_the_run_and_stdout_keeps_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("clean.pkl"), CLEAN).unwrap();
+    let out = modelscan(dir.path())
+        .args([
+            "-p",
+            "clean.pkl",
+            "-r",
+            "json",
+            "-o",
+            "missing/dir/report.json",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: serde_json::Value = serde_json::from_str(stdout.trim_end()).unwrap();
+    assert_eq!(report["summary"]["scanned"]["total_scanned"], 1);
+    assert_ne!(out.status.code(), Some(0));
+    let said = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("cannot write"), "{said}");
+}
+
 #[test]
 fn version_flag_works_through_the_default_group() {
     let dir = tempfile::tempdir().unwrap();

@@ -202,6 +202,19 @@ impl<S: FloorText> FloorModel<S> {
             _ => (Operand::Other, None),
         };
         self.prev = prev;
+        self.push_operand(operand);
+    }
+
+    /// The next opcode, one that is neither a memo store, a string, a GET, an import nor STOP
+    /// (what `observe` does with `Seen::Other` for such an opcode).
+    #[inline]
+    pub fn other(&mut self) {
+        self.prev = None;
+        self.push_operand(Operand::Other);
+    }
+
+    #[inline]
+    fn push_operand(&mut self, operand: Operand<S>) {
         let [latest, older] = &mut self.recent;
         *older = std::mem::replace(latest, operand);
     }
@@ -270,6 +283,7 @@ struct KeySet {
 const DENSE_KEYS: u64 = 1 << 20;
 
 impl KeySet {
+    #[inline]
     fn contains(&self, k: u64) -> bool {
         if k < DENSE_KEYS {
             let word = usize::try_from(k / 64).unwrap_or(usize::MAX);
@@ -281,6 +295,7 @@ impl KeySet {
         }
     }
 
+    #[inline]
     fn insert(&mut self, k: u64) {
         let new = if k < DENSE_KEYS {
             let word = usize::try_from(k / 64).unwrap_or(0);
@@ -304,6 +319,7 @@ impl KeySet {
         }
     }
 
+    #[inline]
     fn remove(&mut self, k: u64) {
         let gone = if k < DENSE_KEYS {
             let word = usize::try_from(k / 64).unwrap_or(usize::MAX);

@@ -481,18 +481,10 @@ impl Vm<'_> {
     /// Hand the opcode just stepped to ModelScan's reading, with what it needs of its operand.
     #[inline]
     fn observe_floor(&mut self, st: &State, op: Op, offset: u64) {
-        let Vm {
-            floor: Some(model),
-            floor_index,
-            floor_import,
-            floor_popped,
-            ..
-        } = self
-        else {
+        let Some(model) = self.floor.as_mut() else {
             return;
         };
-        let popped: [Option<Text>; 2];
-        let seen = match op {
+        match op {
             Op::String
             | Op::BinString
             | Op::ShortBinString
@@ -500,18 +492,42 @@ impl Vm<'_> {
             | Op::ShortBinUnicode
             | Op::BinUnicode
             | Op::BinUnicode8 => match st.stack.last() {
-                Some(V::Str(_)) => Seen::Text(Held),
-                _ => Seen::Other,
+                Some(V::Str(_)) => model.observe(offset, op, Seen::Text(Held)),
+                _ => model.other(),
             },
             Op::Get | Op::BinGet | Op::LongBinGet | Op::Put | Op::BinPut | Op::LongBinPut => {
-                Seen::Index(*floor_index)
+                model.observe(offset, op, Seen::Index(self.floor_index));
             }
+            Op::Memoize => model.observe(offset, op, Seen::Other),
+            Op::Global | Op::Inst | Op::StackGlobal | Op::Stop => {
+                self.observe_floor_import(op, offset)
+            }
+            _ => model.other(),
+        }
+    }
+
+    /// `observe_floor` for the opcodes that name an import, and STOP.
+    fn observe_floor_import(&mut self, op: Op, offset: u64) {
+        let Vm {
+            floor: Some(model),
+            floor_import,
+            floor_popped,
+            ..
+        } = self
+        else {
+            return;
+        };
+        let seen = match op {
             // The import's names are its own: the model records its id.
             Op::Global | Op::Inst => Seen::Global("unknown", "unknown", floor_import.take()),
             Op::StackGlobal => {
-                popped = std::mem::take(floor_popped);
-                let [module, name] = &popped;
-                Seen::StackGlobal(module.as_deref(), name.as_deref(), floor_import.take())
+                let [module, name] = std::mem::take(floor_popped);
+                model.observe(
+                    offset,
+                    op,
+                    Seen::StackGlobal(module.as_deref(), name.as_deref(), floor_import.take()),
+                );
+                return;
             }
             _ => Seen::Other,
         };
