@@ -161,52 +161,66 @@ impl<S: FloorText> FloorModel<S> {
     }
 
     /// The next opcode of the stream, at `offset`.
-    #[inline]
     pub fn observe(&mut self, offset: u64, op: Op, seen: Seen<'_, S>) {
-        match op {
-            Op::Memoize => {
-                if self.keys.len < MAX_MEMO {
-                    let k = self.keys.len as u64;
-                    self.store(k);
-                }
-                self.prev = None;
-                return;
+        match (op, seen) {
+            (Op::Memoize, _) => self.memoize(),
+            (Op::Put | Op::BinPut | Op::LongBinPut, Seen::Index(k)) => self.put(k),
+            (Op::Put | Op::BinPut | Op::LongBinPut, _) => self.prev = None,
+            (Op::Global | Op::Inst | Op::StackGlobal | Op::Stop, seen) => {
+                self.import_or_stop(offset, op, &seen);
             }
-            Op::Put | Op::BinPut | Op::LongBinPut => {
-                if let Seen::Index(k) = seen {
-                    if self.keys.len < MAX_MEMO || self.keys.contains(k) {
-                        self.store(k);
-                    }
-                }
-                self.prev = None;
-                return;
+            (Op::Get | Op::BinGet | Op::LongBinGet, Seen::Index(k)) => self.get(k),
+            (
+                Op::ShortBinUnicode | Op::Unicode | Op::BinUnicode | Op::BinUnicode8,
+                Seen::Text(s),
+            ) => {
+                self.text(s, true);
             }
-            Op::Global | Op::Inst | Op::StackGlobal | Op::Stop => {
-                self.observe_import_or_stop(offset, op, &seen);
-            }
-            _ => {}
+            (_, Seen::Text(s)) => self.text(s, false),
+            _ => self.other(),
         }
-        let (operand, prev) = match seen {
-            Seen::Index(k) if matches!(op, Op::Get | Op::BinGet | Op::LongBinGet) => {
-                (Operand::Get(k), None)
-            }
-            Seen::Text(s)
-                if matches!(
-                    op,
-                    Op::ShortBinUnicode | Op::Unicode | Op::BinUnicode | Op::BinUnicode8
-                ) =>
-            {
-                (Operand::Text(s.clone()), Some(s))
-            }
-            Seen::Text(s) => (Operand::Other, Some(s)),
-            _ => (Operand::Other, None),
+    }
+
+    /// MEMOIZE: a store at the number of indices set.
+    #[inline]
+    pub fn memoize(&mut self) {
+        if self.keys.len < MAX_MEMO {
+            let k = self.keys.len as u64;
+            self.store(k);
+        }
+        self.prev = None;
+    }
+
+    /// PUT, BINPUT, LONG_BINPUT of index `k`.
+    #[inline]
+    pub fn put(&mut self, k: u64) {
+        if self.keys.len < MAX_MEMO || self.keys.contains(k) {
+            self.store(k);
+        }
+        self.prev = None;
+    }
+
+    /// GET, BINGET, LONG_BINGET of index `k`.
+    #[inline]
+    pub fn get(&mut self, k: u64) {
+        self.prev = None;
+        self.push_operand(Operand::Get(k));
+    }
+
+    /// A string opcode read whole: a STACK_GLOBAL operand when it is one of the unicode string
+    /// opcodes, and what a memo store that follows stores.
+    #[inline]
+    pub fn text(&mut self, s: S, unicode: bool) {
+        let operand = if unicode {
+            Operand::Text(s.clone())
+        } else {
+            Operand::Other
         };
-        self.prev = prev;
+        self.prev = Some(s);
         self.push_operand(operand);
     }
 
-    /// The next opcode, one that is neither a memo store, a string, a GET, an import nor STOP
-    /// (what `observe` does with `Seen::Other` for such an opcode).
+    /// Any other opcode (and a string opcode whose text is not known whole).
     #[inline]
     pub fn other(&mut self) {
         self.prev = None;
@@ -217,6 +231,13 @@ impl<S: FloorText> FloorModel<S> {
     fn push_operand(&mut self, operand: Operand<S>) {
         let [latest, older] = &mut self.recent;
         *older = std::mem::replace(latest, operand);
+    }
+
+    /// GLOBAL, INST and STACK_GLOBAL add a global to the pickle's list; STOP commits it. None
+    /// of them is a STACK_GLOBAL operand.
+    pub fn import_or_stop(&mut self, offset: u64, op: Op, seen: &Seen<'_, S>) {
+        self.observe_import_or_stop(offset, op, seen);
+        self.other();
     }
 
     /// GLOBAL, INST and STACK_GLOBAL add a global to the pickle's list; STOP commits it.

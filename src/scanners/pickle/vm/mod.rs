@@ -484,23 +484,17 @@ impl Vm<'_> {
         let Some(model) = self.floor.as_mut() else {
             return;
         };
+        let text = || matches!(st.stack.last(), Some(V::Str(_)));
         match op {
-            Op::String
-            | Op::BinString
-            | Op::ShortBinString
-            | Op::Unicode
-            | Op::ShortBinUnicode
-            | Op::BinUnicode
-            | Op::BinUnicode8 => match st.stack.last() {
-                Some(V::Str(_)) => model.observe(offset, op, Seen::Text(Held)),
-                _ => model.other(),
-            },
-            Op::Get | Op::BinGet | Op::LongBinGet | Op::Put | Op::BinPut | Op::LongBinPut => {
-                model.observe(offset, op, Seen::Index(self.floor_index));
+            Op::ShortBinUnicode | Op::BinUnicode | Op::Unicode | Op::BinUnicode8 if text() => {
+                model.text(Held, true);
             }
-            Op::Memoize => model.observe(offset, op, Seen::Other),
+            Op::String | Op::BinString | Op::ShortBinString if text() => model.text(Held, false),
+            Op::BinPut | Op::Put | Op::LongBinPut => model.put(self.floor_index),
+            Op::Memoize => model.memoize(),
+            Op::BinGet | Op::Get | Op::LongBinGet => model.get(self.floor_index),
             Op::Global | Op::Inst | Op::StackGlobal | Op::Stop => {
-                self.observe_floor_import(op, offset)
+                self.observe_floor_import(op, offset);
             }
             _ => model.other(),
         }
@@ -522,16 +516,16 @@ impl Vm<'_> {
             Op::Global | Op::Inst => Seen::Global("unknown", "unknown", floor_import.take()),
             Op::StackGlobal => {
                 let [module, name] = std::mem::take(floor_popped);
-                model.observe(
+                model.import_or_stop(
                     offset,
                     op,
-                    Seen::StackGlobal(module.as_deref(), name.as_deref(), floor_import.take()),
+                    &Seen::StackGlobal(module.as_deref(), name.as_deref(), floor_import.take()),
                 );
                 return;
             }
             _ => Seen::Other,
         };
-        model.observe(offset, op, seen);
+        model.import_or_stop(offset, op, &seen);
     }
 }
 
