@@ -86,10 +86,13 @@ pub const HDF5_MAGIC: &[u8] = b"\x89HDF\r\n\x1a\n";
 
 /// Lower-cased extension of the last path component ("pkl" for "model.PKL").
 pub fn extension(name: &str) -> std::borrow::Cow<'_, str> {
-    let leaf = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    match leaf.rsplit_once('.') {
+    let leaf = file_name(name);
+    // '.' is ASCII: its byte position is a character boundary (searched as bytes, as the
+    // separators are: this runs for every scanner on every file).
+    let dot = leaf.bytes().rposition(|b| b == b'.');
+    match dot.map(|i| (leaf.get(..i), leaf.get(i + 1..))) {
         // Borrowed when already lower case, as nearly every name is: no allocation per call.
-        Some((stem, ext)) if !stem.is_empty() => {
+        Some((Some(stem), Some(ext))) if !stem.is_empty() => {
             if ext.bytes().any(|b| b.is_ascii_uppercase()) {
                 ext.to_ascii_lowercase().into()
             } else {
@@ -100,8 +103,12 @@ pub fn extension(name: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The last component of `name` (after the last '/' or '\\').
 pub fn file_name(name: &str) -> &str {
-    name.rsplit(['/', '\\']).next().unwrap_or(name)
+    match name.bytes().rposition(|b| b == b'/' || b == b'\\') {
+        Some(i) => name.get(i + 1..).unwrap_or(name),
+        None => name,
+    }
 }
 
 /// What the content looks like, from magic bytes alone (`Unknown` if nothing matched).
@@ -417,6 +424,15 @@ mod tests {
         ));
         assert_eq!(extension(".hidden"), "");
         assert_eq!(extension("archive/data/0"), "");
+        // Windows separators, a dot in a folder name, the last dot of several, non-ASCII.
+        assert_eq!(extension("dir.d\\sub.x\\Weights.Tar.GZ"), "gz");
+        assert_eq!(extension("v1.2/readme"), "");
+        assert_eq!(extension("dir/.bashrc"), "");
+        assert_eq!(extension("dir/trailing."), "");
+        assert_eq!(extension("modèle/ĉapô.pkl"), "pkl");
+        assert_eq!(file_name("a/b\\c.pkl"), "c.pkl");
+        assert_eq!(file_name("c.pkl"), "c.pkl");
+        assert_eq!(file_name("dir/"), "");
     }
 
     #[test]
