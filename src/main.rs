@@ -406,8 +406,13 @@ fn finish_output(
         file,
         file_error: None,
     };
-    // An error of `write` itself (not of a destination) is reported as one of both.
-    if let Err(e) = write(&mut tee) {
+    // The report is written in pieces of a few bytes: gathered here, each destination gets
+    // large writes. An error of `write` itself (not of a destination) is one of both.
+    let written = {
+        let mut gathered = std::io::BufWriter::with_capacity(1 << 16, &mut tee);
+        write(&mut gathered).and_then(|()| gathered.flush())
+    };
+    if let Err(e) = written {
         if tee.stdout_error.is_none() {
             tee.stdout_error = Some(std::io::Error::new(e.kind(), e.to_string()));
         }
