@@ -298,7 +298,7 @@ fn write_jsonl(
         None => Box::new(std::io::stdout()),
     };
     let mut sink = std::io::BufWriter::new(sink);
-    let digest = jsonl::settings_digest(settings);
+    let run = jsonl::RunConstants::of(settings);
     let mut tally = jsonl::Tally::default();
     let mut write_failed: Option<std::io::Error> = None;
     let mut last_flush = std::time::Instant::now();
@@ -306,7 +306,7 @@ fn write_jsonl(
     // are only written, in input order.
     let render = |done| {
         let mut part = jsonl::Tally::default();
-        let text: String = jsonl::records(done, settings, &digest, &mut part)
+        let text: String = jsonl::records(done, settings, &run, &mut part)
             .iter()
             .map(jsonl::line)
             .collect();

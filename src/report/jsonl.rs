@@ -103,16 +103,32 @@ impl Tally {
     }
 }
 
+/// What every record of a run says the same: the settings digest and the settings summary
+/// (worked out once per run, not per record).
+pub struct RunConstants {
+    pub digest: String,
+    pub settings: super::SettingsOut,
+}
+
+impl RunConstants {
+    pub fn of(settings: &Settings) -> RunConstants {
+        RunConstants {
+            digest: settings_digest(settings),
+            settings: super::SettingsOut::of(settings),
+        }
+    }
+}
+
 /// The records of one finished input, counted into `tally`.
 pub fn records(
     done: InputDone,
     settings: &Settings,
-    digest: &str,
+    run: &RunConstants,
     tally: &mut Tally,
 ) -> Vec<Record> {
     let mut out = Vec::with_capacity(done.files.len().saturating_add(1));
     for f in done.files {
-        out.push(file_record(f, settings, digest, tally));
+        out.push(file_record(f, settings, run, tally));
     }
     let Outcome {
         errors, skipped, ..
@@ -132,7 +148,7 @@ pub fn records(
             errors: vec![e],
             ..Outcome::default()
         };
-        out.push(entry_record(one, path, absolute, settings, digest, tally));
+        out.push(entry_record(one, path, absolute, settings, run, tally));
     }
     for s in skipped {
         let path = s.source.display_relative();
@@ -141,22 +157,22 @@ pub fn records(
             skipped: vec![s],
             ..Outcome::default()
         };
-        out.push(entry_record(one, path, absolute, settings, digest, tally));
+        out.push(entry_record(one, path, absolute, settings, run, tally));
     }
     out
 }
 
-fn file_record(f: FileDone, settings: &Settings, digest: &str, tally: &mut Tally) -> Record {
+fn file_record(f: FileDone, settings: &Settings, run: &RunConstants, tally: &mut Tally) -> Record {
     let path = f.source.display_relative();
     let absolute = f.source.absolute.to_string_lossy().into_owned();
     let root = f.source.absolute.parent().unwrap_or(Path::new(""));
-    let report = Report::build(f.outcome, &path, root, settings);
+    let report = Report::build_with(f.outcome, &path, root, settings, run.settings.clone());
     let sha256 = report
         .raw_files
         .iter()
         .find(|(s, _)| s.members.is_empty())
         .map(|(_, h)| h.clone());
-    let mut r = from_report(report, "file", path, absolute, digest, tally);
+    let mut r = from_report(report, "file", path, absolute, &run.digest, tally);
     r.size = f.size;
     r.sha256 = sha256;
     r.started_at = Some(super::timestamp(&f.started_at));
@@ -169,11 +185,11 @@ fn entry_record(
     path: String,
     absolute: String,
     settings: &Settings,
-    digest: &str,
+    run: &RunConstants,
     tally: &mut Tally,
 ) -> Record {
-    let report = Report::build(out, &path, Path::new(""), settings);
-    from_report(report, "entry", path, absolute, digest, tally)
+    let report = Report::build_with(out, &path, Path::new(""), settings, run.settings.clone());
+    from_report(report, "entry", path, absolute, &run.digest, tally)
 }
 
 fn from_report(

@@ -185,10 +185,28 @@ fn issue_out(i: &Issue) -> IssueOut {
 
 impl Report {
     pub fn build(
+        out: Outcome,
+        input_path: &str,
+        absolute_root: &Path,
+        settings: &Settings,
+    ) -> Report {
+        Report::build_with(
+            out,
+            input_path,
+            absolute_root,
+            settings,
+            SettingsOut::of(settings),
+        )
+    }
+
+    /// `build`, with the settings summary already worked out (it is the same for every
+    /// report of a run).
+    pub fn build_with(
         mut out: Outcome,
         input_path: &str,
         absolute_root: &Path,
         settings: &Settings,
+        settings_out: SettingsOut,
     ) -> Report {
         if settings.hashes {
             hashes::complete(&mut out);
@@ -262,7 +280,7 @@ impl Report {
                 })
                 .collect(),
             hashes: if settings.hashes { "sha256" } else { "off" },
-            settings: SettingsOut::of(settings),
+            settings: settings_out,
             raw_issues: active,
             raw_suppressed: suppressed,
             raw_files: out.hashes,
