@@ -804,3 +804,19 @@ fn latin1_encoding_is_each_characters_byte() {
         assert_eq!(super::calls::latin1(&t), want, "{t:?}");
     }
 }
+
+/// A pickle's state is reused for the next one on the same thread: only its emptied vectors,
+/// nothing it recorded. A method planted on node 0 by one file is not there for the next file's
+/// node 0.
+#[test]
+fn nothing_planted_by_one_pickle_carries_over_to_the_next() {
+    // A list, then BUILD with a state that plants `append` = posix.system on it.
+    let planting = b"\x80\x04]}(\x8c\x06appendcposix\nsystem\nub.";
+    let first = run(planting);
+    assert!(!first.findings.is_empty(), "{:?}", first.findings);
+    // A list and APPEND: node 0 again, in a new pickle.
+    let plain = b"\x80\x04]K\x01a.";
+    let second = run(plain);
+    assert!(second.findings.is_empty(), "{:?}", second.findings);
+    assert_eq!(second.error, None);
+}

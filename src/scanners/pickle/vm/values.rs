@@ -168,11 +168,22 @@ pub(super) const STATE_KEYS: [&str; 4] = ["__setstate__", "append", "extend", "a
 impl State {
     pub(super) fn new() -> State {
         // Sized for a typical model pickle, so that the first opcodes do not regrow them.
+        State::with_room(
+            Vec::with_capacity(32),
+            Vec::with_capacity(8),
+            Memo::with_capacity(64),
+            Vec::new(),
+        )
+    }
+
+    /// A fresh state whose stack, marks, memo and nodes are the given (empty) vectors; every
+    /// other field starts anew, so nothing of an earlier pickle can carry over.
+    fn with_room(stack: Vec<V>, marks: Vec<usize>, memo: Memo<V>, nodes: Vec<Node>) -> State {
         State {
-            stack: Vec::with_capacity(32),
-            marks: Vec::with_capacity(8),
-            memo: Memo::with_capacity(64),
-            nodes: Vec::new(),
+            stack,
+            marks,
+            memo,
+            nodes,
             planted: HashMap::new(),
             keyed: HashMap::new(),
             truncated: HashSet::new(),
@@ -193,29 +204,31 @@ impl State {
             .unwrap_or_else(State::new)
     }
 
-    /// Empties the state and keeps it for the thread's next pickle, unless it grew past what a
-    /// typical pickle needs (a large one's room is given back).
-    pub(super) fn recycle(mut self) {
+    /// Keeps this state's vectors, emptied, for the thread's next pickle (everything else is
+    /// dropped), unless they grew past what a typical pickle needs (a large one's room is given
+    /// back).
+    pub(super) fn recycle(self) {
         const KEEP: usize = 4096;
-        if self.stack.capacity() > KEEP
-            || self.marks.capacity() > KEEP
-            || self.memo.capacity() > KEEP
-            || self.nodes.capacity() > KEEP
+        let State {
+            mut stack,
+            mut marks,
+            mut memo,
+            mut nodes,
+            ..
+        } = self;
+        if stack.capacity() > KEEP
+            || marks.capacity() > KEEP
+            || memo.capacity() > KEEP
+            || nodes.capacity() > KEEP
         {
             return;
         }
-        self.stack.clear();
-        self.marks.clear();
-        self.memo.clear();
-        self.nodes.clear();
-        self.planted = HashMap::new();
-        self.keyed = HashMap::new();
-        self.truncated = HashSet::new();
-        self.dicts_cut = HashSet::new();
-        self.proto = 0;
-        self.saw_proto = false;
-        self.frame_end = None;
-        let _ = SPARE.try_with(|s| s.set(Some(self)));
+        stack.clear();
+        marks.clear();
+        memo.clear();
+        nodes.clear();
+        let spare = State::with_room(stack, marks, memo, nodes);
+        let _ = SPARE.try_with(|s| s.set(Some(spare)));
     }
 
     pub(super) fn fence(&self) -> usize {
