@@ -394,53 +394,42 @@ fn finish_output(
     output_file: Option<&Path>,
     write: &dyn Fn(&mut dyn Write) -> std::io::Result<()>,
 ) -> ExitCode {
-    let file = output_file.map(|p| (p, std::fs::File::create(p).map(std::io::BufWriter::new)));
-    let (file_path, file, mut file_error) = match file {
-        Some((p, Ok(f))) => (Some(p), Some(f), None),
-        Some((p, Err(e))) => (Some(p), None, Some(e)),
-        None => (None, None, None),
+    let (file, file_error) = match output_file.map(std::fs::File::create) {
+        Some(Ok(f)) => (Some(f), None),
+        Some(Err(e)) => (None, Some(e)),
+        None => (None, None),
     };
     let mut tee = Tee {
-        stdout: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock()),
+        stdout: std::io::stdout().lock(),
         stdout_error: None,
         file,
-        file_error: None,
+        file_error,
     };
     // The report is written in pieces of a few bytes: gathered here, each destination gets
-    // large writes. An error of `write` itself (not of a destination) is one of both.
+    // large writes.
     let written = {
         let mut gathered = std::io::BufWriter::with_capacity(1 << 16, &mut tee);
         write(&mut gathered).and_then(|()| gathered.flush())
     };
+    // An error of `write` itself (not of a destination) leaves both without the report.
     if let Err(e) = written {
-        if tee.stdout_error.is_none() {
-            tee.stdout_error = Some(std::io::Error::new(e.kind(), e.to_string()));
-        }
-        if tee.file.is_some() && tee.file_error.is_none() {
-            tee.file_error = Some(e);
+        tee.stdout_error
+            .get_or_insert_with(|| std::io::Error::new(e.kind(), e.to_string()));
+        if output_file.is_some() {
+            tee.file_error.get_or_insert(e);
         }
     }
-    let Tee {
-        mut stdout,
-        mut stdout_error,
-        file,
-        file_error: tee_file_error,
-    } = tee;
-    if stdout_error.is_none() {
-        stdout_error = (if machine {
-            stdout.write_all(b"\n")
-        } else {
-            Ok(())
-        })
-        .and_then(|()| stdout.flush())
-        .err();
-    }
-    if let Some(mut f) = file {
-        file_error = tee_file_error.or_else(|| f.flush().err());
+    if tee.stdout_error.is_none() {
+        let end: &[u8] = if machine { b"\n" } else { b"" };
+        tee.stdout_error = tee
+            .stdout
+            .write_all(end)
+            .and_then(|()| tee.stdout.flush())
+            .err();
     }
     // A closed pipe is not a failure; another write error leaves the report unread, so a run
     // that would have passed fails.
-    match stdout_error {
+    match tee.stdout_error {
         Some(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
         Some(e) => {
             say!("Error: cannot write the report: {e}");
@@ -450,7 +439,7 @@ fn finish_output(
         }
         None => {}
     }
-    if let (Some(p), Some(e)) = (file_path, file_error) {
+    if let (Some(p), Some(e)) = (output_file, tee.file_error) {
         say!("Error: cannot write {}: {e}", p.display());
         return ExitCode::from(FAILED);
     }
@@ -460,9 +449,9 @@ fn finish_output(
 /// Standard output and the `-o` file, written together; a destination that fails is set aside
 /// with its error and the other goes on.
 struct Tee<'a> {
-    stdout: std::io::BufWriter<std::io::StdoutLock<'a>>,
+    stdout: std::io::StdoutLock<'a>,
     stdout_error: Option<std::io::Error>,
-    file: Option<std::io::BufWriter<std::fs::File>>,
+    file: Option<std::fs::File>,
     file_error: Option<std::io::Error>,
 }
 

@@ -121,14 +121,19 @@ impl<S: FloorText> Default for FloorModel<S> {
 }
 
 impl<S: FloorText> FloorModel<S> {
-    /// ModelScan's value of a STACK_GLOBAL operand: the string it names where it names one
-    /// (`held`: the text the VM popped there), else "unknown".
-    fn value(&self, o: &Operand<S>, held: Option<&str>) -> String {
-        let known = match o {
+    /// Whether ModelScan reads a string for this STACK_GLOBAL operand.
+    fn names_string(&self, o: &Operand<S>) -> bool {
+        match o {
             Operand::Get(k) => self.strings.contains(*k),
             Operand::Text(_) => true,
             Operand::Other => false,
-        };
+        }
+    }
+
+    /// ModelScan's value of a STACK_GLOBAL operand: the string it names where it names one
+    /// (`held`: the text the VM popped there), else "unknown".
+    fn value(&self, o: &Operand<S>, held: Option<&str>) -> String {
+        let known = self.names_string(o);
         let own = || match o {
             Operand::Get(k) => self.memo.get(*k).and_then(Option::as_ref)?.text(),
             Operand::Text(s) => s.text(),
@@ -261,14 +266,11 @@ impl<S: FloorText> FloorModel<S> {
                     _ => (None, None, None),
                 };
                 let [name, module] = &self.recent;
-                let known = |o: &Operand<S>| match o {
-                    Operand::Get(k) => self.strings.contains(*k),
-                    Operand::Text(_) => true,
-                    Operand::Other => false,
-                };
                 let name = match import {
                     // Both operands name the strings the VM imported.
-                    Some(id) if known(module) && known(name) => FloorName::Import(id),
+                    Some(id) if self.names_string(module) && self.names_string(name) => {
+                        FloorName::Import(id)
+                    }
                     _ => FloorName::Written {
                         module: self.value(module, held_module),
                         name: self.value(name, held_name),

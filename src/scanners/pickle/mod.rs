@@ -169,13 +169,12 @@ fn add_floor(
             };
             // `judge` of a name as written weighs ModelScan's table for it: a name the table
             // lists is Dangerous at its severity or more, so the table adds nothing then.
-            let table = if same.is_some() && (rm, rn) == (module, name) {
-                None
-            } else if (rm, rn) == (module, name) {
-                policy::modelscan_floor(settings, module, name)
-            } else {
-                policy::modelscan_floor(settings, module, name)
-                    .max(policy::modelscan_floor(settings, rm, rn))
+            let renamed = (rm, rn) != (module, name);
+            let table = match (same, renamed) {
+                (Some(_), false) => None,
+                (None, false) => policy::modelscan_floor(settings, module, name),
+                (_, true) => policy::modelscan_floor(settings, module, name)
+                    .max(policy::modelscan_floor(settings, rm, rn)),
             };
             let deny = match &*verdict {
                 policy::Verdict::Dangerous { severity, reason } => Some((*severity, reason)),

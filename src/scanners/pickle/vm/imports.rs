@@ -90,21 +90,20 @@ impl Vm<'_> {
             _ => {}
         }
         let id = self.imports.len() as u32;
-        let (written_module, written_name) = (module, name);
-        let (module, name): (Rc<str>, Rc<str>) = (Rc::from(module), Rc::from(name));
-        let shared = |resolved: &str, written: &Rc<str>| {
+        let (written_module, written_name): (Rc<str>, Rc<str>) = (module.into(), name.into());
+        // Resolution renames a handful of Python 2 names: the rest share the written text.
+        let resolved = |resolved: &str, written: &Rc<str>| {
             if resolved == &**written {
                 written.clone()
             } else {
                 Rc::from(resolved)
             }
         };
-        let (resolved_module, resolved_name) = (shared(rm, &module), shared(rn, &name));
         self.imports.push(Rc::new(Import {
-            module,
-            name,
-            resolved_module,
-            resolved_name,
+            resolved_module: resolved(rm, &written_module),
+            resolved_name: resolved(rn, &written_name),
+            module: written_module,
+            name: written_name,
             verdict,
             ops,
             offset,
@@ -117,7 +116,7 @@ impl Vm<'_> {
                 }
             } else {
                 self.import_index
-                    .insert((written_module.to_string(), written_name.to_string()), id);
+                    .insert((module.to_string(), name.to_string()), id);
             }
         }
         id

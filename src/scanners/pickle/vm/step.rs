@@ -102,9 +102,7 @@ impl Vm<'_> {
             }
             Op::BinPut => {
                 let idx = u64::from(input.array::<1>()?[0]);
-                let v = self.top(st)?;
-                self.floor_index = idx;
-                st.memo.insert(idx, v);
+                self.memo_put(st, idx)?;
             }
             Op::Memoize => {
                 let v = self.top(st)?;
@@ -130,6 +128,14 @@ impl Vm<'_> {
             Op::NewTrue | Op::NewFalse => st.stack.push(V::Bool),
             _ => return self.step_other(input, st, op, offset, keep),
         }
+        Ok(())
+    }
+
+    /// PUT, BINPUT, LONG_BINPUT: the stack's top stored under `idx`.
+    fn memo_put(&mut self, st: &mut State, idx: u64) -> R<()> {
+        let v = self.top(st)?;
+        self.floor_index = idx;
+        st.memo.insert(idx, v);
         Ok(())
     }
 
@@ -186,7 +192,6 @@ impl Vm<'_> {
                 st.frame_end = input.position().checked_add(n);
             }
             Op::Stop => {}
-            Op::Mark => st.marks.push(st.stack.len()),
             Op::Pop => {
                 if st.marks.last() == Some(&st.stack.len()) && st.stack.len() <= st.fence() {
                     st.marks.pop();
@@ -201,9 +206,6 @@ impl Vm<'_> {
                 let v = self.top(st)?;
                 st.stack.push(v);
             }
-            Op::None => st.stack.push(V::None),
-            Op::NewTrue => st.stack.push(V::Bool),
-            Op::NewFalse => st.stack.push(V::Bool),
             Op::Int => {
                 let line = input.line("stringnl")?.unwrap_or_default();
                 // Protocol 0 writes booleans as INT 01/00; other text goes through C strtol
@@ -231,7 +233,6 @@ impl Vm<'_> {
             Op::BinInt => st
                 .stack
                 .push(V::Int(i128::from(i32::from_le_bytes(input.array::<4>()?)))),
-            Op::BinInt1 => st.stack.push(V::Int(i128::from(input.array::<1>()?[0]))),
             Op::BinInt2 => st
                 .stack
                 .push(V::Int(i128::from(u16::from_le_bytes(input.array::<2>()?)))),
@@ -287,9 +288,8 @@ impl Vm<'_> {
                 };
                 st.stack.push(v);
             }
-            Op::ShortBinUnicode | Op::BinUnicode | Op::BinUnicode8 => {
+            Op::BinUnicode | Op::BinUnicode8 => {
                 let n = match op {
-                    Op::ShortBinUnicode => u64::from(input.array::<1>()?[0]),
                     Op::BinUnicode => u64::from(u32::from_le_bytes(input.array::<4>()?)),
                     _ => u64::from_le_bytes(input.array::<8>()?),
                 };
@@ -419,11 +419,6 @@ impl Vm<'_> {
                 self.floor_index = idx;
                 self.memo_get(st, idx)?;
             }
-            Op::BinGet => {
-                let idx = u64::from(input.array::<1>()?[0]);
-                self.floor_index = idx;
-                self.memo_get(st, idx)?;
-            }
             Op::LongBinGet => {
                 let idx = u64::from(u32::from_le_bytes(input.array::<4>()?));
                 self.floor_index = idx;
@@ -439,28 +434,22 @@ impl Vm<'_> {
                     Some(pyint::PyInt::Big) => u64::MAX,
                     None => return parse("invalid PUT index"),
                 };
-                let v = self.top(st)?;
-                self.floor_index = idx;
-                st.memo.insert(idx, v);
-            }
-            Op::BinPut => {
-                let idx = u64::from(input.array::<1>()?[0]);
-                let v = self.top(st)?;
-                self.floor_index = idx;
-                st.memo.insert(idx, v);
+                self.memo_put(st, idx)?;
             }
             Op::LongBinPut => {
                 let idx = u64::from(u32::from_le_bytes(input.array::<4>()?));
-                let v = self.top(st)?;
-                self.floor_index = idx;
-                st.memo.insert(idx, v);
+                self.memo_put(st, idx)?;
             }
-            Op::Memoize => {
-                let v = self.top(st)?;
-                // _Unpickler_MemoPut: MEMOIZE stores at memo_len, the number of entries set.
-                let idx = st.memo.len() as u64;
-                st.memo.insert(idx, v);
-            }
+            // Stepped by `step` before it hands the other opcodes here.
+            Op::BinInt1
+            | Op::BinPut
+            | Op::Memoize
+            | Op::BinGet
+            | Op::ShortBinUnicode
+            | Op::Mark
+            | Op::None
+            | Op::NewTrue
+            | Op::NewFalse => return self.step(input, st, op, offset, keep),
             Op::Global => {
                 let module = input.line("stringnl")?.unwrap_or_default();
                 let name = input.line("stringnl")?.unwrap_or_default();
